@@ -1,0 +1,56 @@
+"""The one domain exception family. Services raise these; the DRF exception handler renders the envelope."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class ApplicationError(APIException):
+    """An error with a stable ``code`` (UPPER_SNAKE), a human ``message`` and structured ``details``.
+
+    Subclasses of APIException so that DRF's authentication machinery treats it as an expected failure.
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None,
+                 status_code: int | None = None):
+        super().__init__(detail=message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details or {}
+
+
+class ValidationFailed(ApplicationError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "VALIDATION_ERROR"
+
+
+class AuthenticationFailed(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "AUTHENTICATION_FAILED"
+
+
+class PermissionDenied(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "PERMISSION_DENIED"
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class Conflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "CONFLICT"
+
+
+class BusinessRejection(ApplicationError):
+    """422: the request was well formed but the business rules refuse it (risk, balance, market state...)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = "REJECTED"

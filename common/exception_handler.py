@@ -1,0 +1,105 @@
+"""One exception handler: every error leaves the API as ``{"error": {"code", "message", "details"}}``."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from common.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# DRF exception class -> (our code, default message)
+_DRF_CODES: list[tuple[type, str]] = [
+    (drf.ValidationError, "VALIDATION_ERROR"),
+    (drf.ParseError, "VALIDATION_ERROR"),
+    (drf.NotAuthenticated, "AUTHENTICATION_FAILED"),
+    (drf.AuthenticationFailed, "AUTHENTICATION_FAILED"),
+    (drf.PermissionDenied, "PERMISSION_DENIED"),
+    (drf.NotFound, "NOT_FOUND"),
+    (drf.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+    (drf.NotAcceptable, "NOT_ACCEPTABLE"),
+    (drf.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+    (drf.Throttled, "RATE_LIMITED"),
+]
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _first_message(detail) -> str:
+    """A human sentence out of DRF's nested ``detail`` structure."""
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            inner = _first_message(value)
+            return inner if field == "non_field_errors" else f"{field}: {inner}"
+        return "Invalid input."
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "Invalid input."
+    return str(detail)
+
+
+def _plain(detail):
+    """ErrorDetail trees -> plain JSON (strings, lists, dicts)."""
+    if isinstance(detail, dict):
+        return {str(k): _plain(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(v) for v in detail]
+    return str(detail)
+
+
+def envelope_exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+    headers = {}
+    if isinstance(exc, ApplicationError):
+        body = error_body(exc.code, exc.message, exc.details)
+    elif isinstance(exc, drf.APIException):
+        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "ERROR")
+        if isinstance(exc, drf.ValidationError):
+            details = _plain(exc.detail)
+            if not isinstance(details, dict):
+                details = {"non_field_errors": details}
+            body = error_body(code, _first_message(exc.detail), {"fields": details})
+        else:
+            body = error_body(code, _first_message(exc.detail))
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+            body["error"]["message"] = f"Rate limit exceeded; retry in {headers['Retry-After']} s."
+            body["error"]["details"] = {"retry_after": int(headers["Retry-After"])}
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+    else:
+        return None  # unexpected: let Django log it; handler500 renders the envelope
+
+    if isinstance(exc, drf.NotAuthenticated) or getattr(exc, "status_code", 0) == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def json_404(request, exception=None):
+    return JsonResponse(error_body("NOT_FOUND", "No such resource."), status=404)
+
+
+def json_400(request, exception=None):
+    return JsonResponse(error_body("BAD_REQUEST", "Bad request."), status=400)
+
+
+def json_403(request, exception=None):
+    return JsonResponse(error_body("PERMISSION_DENIED", "Permission denied."), status=403)
+
+
+def json_500(request):
+    return JsonResponse(error_body("INTERNAL_ERROR", "Internal error; it has been logged."), status=500)

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("common.urls")),
+    path("", include("accounts.urls")),
+    path("", include("agents.urls")),
+    path("", include("market.urls")),
+    path("", include("trading.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "common.exception_handler.json_400"
+handler403 = "common.exception_handler.json_403"
+handler404 = "common.exception_handler.json_404"
+handler500 = "common.exception_handler.json_500"

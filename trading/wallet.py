@@ -1,0 +1,113 @@
+"""The only code that changes a balance. Every change is a ledger row written in the same transaction.
+
+Balances are locked with ``SELECT ... FOR NO KEY UPDATE`` in a stable order (by asset) so that two transactions
+moving the same wallet never deadlock, and the database's CHECK constraints refuse a negative balance even if a
+caller forgot to check.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from common.errors import BusinessRejection
+from common.money import ZERO, fmt
+from trading.models import Balance, LedgerEntry, Wallet
+
+
+@dataclass(frozen=True)
+class Movement:
+    asset: str
+    available: Decimal = ZERO
+    locked: Decimal = ZERO
+
+
+class InsufficientBalance(BusinessRejection):
+    code = "INSUFFICIENT_BALANCE"
+
+
+def lock_balances(*, wallet_id, assets) -> dict[str, Balance]:
+    """Lock (creating if missing) the balances of ``assets`` in ``wallet_id``, in asset order. Needs a transaction."""
+    assets = sorted(set(assets))
+    Balance.objects.bulk_create([Balance(wallet_id=wallet_id, asset=a) for a in assets], ignore_conflicts=True)
+    rows = (Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id, asset__in=assets)
+            .order_by("asset"))
+    return {b.asset: b for b in rows}
+
+
+@transaction.atomic
+def wallet_post(*, wallet: Wallet, movements: list[Movement], reason: str, ref_type: str = "",
+                ref_id: str = "") -> dict[str, Balance]:
+    """Apply ``movements`` to ``wallet`` atomically, one ledger row each. Refuses to take any balance below zero."""
+    movements = [m for m in movements if m.available or m.locked]
+    balances = lock_balances(wallet_id=wallet.pk, assets=[m.asset for m in movements])
+    for m in movements:
+        b = balances[m.asset]
+        new_available, new_locked = b.available + m.available, b.locked + m.locked
+        if new_available < 0 or new_locked < 0:
+            short = -new_available if new_available < 0 else -new_locked
+            raise InsufficientBalance(
+                f"Insufficient {m.asset}: needs {fmt(short)} more than the wallet has available.",
+                details={"asset": m.asset, "available": fmt(b.available), "locked": fmt(b.locked),
+                         "required": fmt(-m.available if m.available < 0 else -m.locked)},
+            )
+        b.available, b.locked = new_available, new_locked
+    now = timezone.now()
+    for m in movements:
+        b = balances[m.asset]
+        Balance.objects.filter(pk=b.pk).update(available=b.available, locked=b.locked, updated_at=now)
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(wallet=wallet, asset=m.asset, delta_available=m.available, delta_locked=m.locked,
+                    reason=reason, ref_type=ref_type, ref_id=str(ref_id))
+        for m in movements
+    ])
+    return balances
+
+
+@transaction.atomic
+def wallet_open(*, agent, starting_balance: Decimal, kind: str = Wallet.Kind.MAIN, epoch: int = 0,
+                battle_id=None, quote_asset: str = "USDT",
+                reason: str = LedgerEntry.Reason.FUNDING) -> Wallet:
+    """A new wallet funded with ``starting_balance`` of the quote asset (a ledger row, like every change)."""
+    wallet = Wallet.objects.create(agent=agent, kind=kind, epoch=epoch, battle_id=battle_id,
+                                   starting_balance=starting_balance)
+    Balance.objects.create(wallet=wallet, asset=quote_asset)
+    if starting_balance:
+        wallet_post(wallet=wallet, movements=[Movement(quote_asset, available=starting_balance)], reason=reason,
+                    ref_type="wallet", ref_id=str(wallet.pk))
+    return wallet
+
+
+def current_wallet(agent) -> Wallet:
+    """The agent's everyday wallet (the current epoch's main wallet)."""
+    return Wallet.objects.get(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    wallet_id: str
+    asset: str
+    available: Decimal
+    ledger_available: Decimal
+    locked: Decimal
+    ledger_locked: Decimal
+
+
+def ledger_mismatches() -> list[LedgerMismatch]:
+    """Every balance that does not equal the sum of its ledger rows (and every ledger asset with no balance)."""
+    sums = {
+        (str(r["wallet_id"]), r["asset"]): (r["a"] or ZERO, r["l"] or ZERO)
+        for r in LedgerEntry.objects.values("wallet_id", "asset").annotate(a=Sum("delta_available"),
+                                                                            l=Sum("delta_locked"))
+    }
+    out = []
+    for b in Balance.objects.values("wallet_id", "asset", "available", "locked").iterator():
+        key = (str(b["wallet_id"]), b["asset"])
+        la, ll = sums.pop(key, (ZERO, ZERO))
+        if la != b["available"] or ll != b["locked"]:
+            out.append(LedgerMismatch(key[0], key[1], b["available"], la, b["locked"], ll))
+    for (wallet_id, asset), (la, ll) in sums.items():
+        out.append(LedgerMismatch(wallet_id, asset, ZERO, la, ZERO, ll))
+    return out
