@@ -4,6 +4,14 @@ import pytest
 from rest_framework.test import APIClient
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limit_buckets(settings):
+    """Each test counts requests in rate-limit buckets of its own (tests share 127.0.0.1 and one Redis db)."""
+    import uuid
+
+    settings.RATE_LIMIT_KEY_PREFIX = f"rl-test-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def api():
     return APIClient()

@@ -1,11 +1,21 @@
+"""Accounts: registration, the two logins, and the JWT pair (issue, refresh, logout)."""
+
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Account
 from common import keys
-from common.errors import AuthenticationFailed, Conflict
+from common.errors import AuthenticationFailed, Conflict, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -15,8 +25,25 @@ class RegisteredAccount:
     api_secret: str  # shown once
 
 
+@dataclass(frozen=True)
+class IssuedTokens:
+    token: str  # access token (the Bearer)
+    refresh: str | None
+    expires_in: int  # seconds the access token lives
+
+
+def _access_lifetime_seconds() -> int:
+    return int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+
+
 @transaction.atomic
 def account_register(*, email: str, password: str, display_name: str) -> RegisteredAccount:
+    email = Account.objects.normalize_email(email).lower()
+    try:
+        # The configured AUTH_PASSWORD_VALIDATORS; the unsaved account lets similarity validators compare.
+        validate_password(password, user=Account(email=email, display_name=display_name))
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.messages[0], details={"fields": {"password": exc.messages}}) from None
     key = keys.new_key()
     secret = keys.new_secret()
     try:
@@ -40,3 +67,41 @@ def account_by_api_credentials(*, api_key: str, api_secret: str) -> Account:
     if account is None or not account.is_active or not check_password(api_secret, account.api_secret_hash):
         raise AuthenticationFailed("Invalid API key or secret.")
     return account
+
+
+def account_by_password(*, email: str, password: str) -> Account:
+    # ModelBackend runs the password hasher even for an unknown email, so timing does not reveal which exist,
+    # and refuses inactive accounts.
+    account = authenticate(request=None, email=Account.objects.normalize_email(email).lower(), password=password)
+    if account is None:
+        raise AuthenticationFailed("Invalid email or password.")
+    return account
+
+
+def account_tokens_issue(*, account: Account) -> IssuedTokens:
+    """A fresh access + refresh pair (the refresh is recorded as outstanding so that logout can blacklist it)."""
+    refresh = RefreshToken.for_user(account)
+    update_last_login(None, account)
+    return IssuedTokens(token=str(refresh.access_token), refresh=str(refresh), expires_in=_access_lifetime_seconds())
+
+
+def _valid_refresh(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)  # checks signature, expiry, type and the blacklist
+    except TokenError:
+        raise AuthenticationFailed("Invalid, expired or revoked refresh token.",
+                                   details={"reason": "invalid_refresh_token"}) from None
+
+
+def account_token_refresh(*, refresh: str) -> IssuedTokens:
+    token = _valid_refresh(refresh)
+    account_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+    if not Account.objects.filter(pk=account_id, is_active=True).exists():
+        raise AuthenticationFailed("This account no longer exists or is disabled.",
+                                   details={"reason": "account_inactive"})
+    return IssuedTokens(token=str(token.access_token), refresh=None, expires_in=_access_lifetime_seconds())
+
+
+def account_logout(*, refresh: str) -> None:
+    """Blacklist the refresh token: it can no longer mint access tokens (access tokens live out their minutes)."""
+    _valid_refresh(refresh).blacklist()

@@ -3,10 +3,13 @@
 import hashlib
 import hmac
 import ipaddress
+import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -17,6 +20,8 @@ from common import keys
 from common.crypto import decrypt
 from common.errors import AuthenticationFailed, PermissionDenied
 from common.ratelimit import client_ip
+
+logger = logging.getLogger(__name__)
 
 # Writing last_used_at on every request would turn every read into a write; once a minute per key is enough.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -52,6 +57,20 @@ def _ip_allowed(ip: str, allowed: list[str]) -> bool:
     return False
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _signing_secret(key: AgentKey) -> bytes:
+    try:
+        return decrypt(key.signing_secret_encrypted).encode()
+    except InvalidToken:
+        # Only if FIELD_ENCRYPTION_KEY (or SECRET_KEY) changed since the key was issued: the secret is lost.
+        logger.error("signing secret of key %s cannot be decrypted (encryption key changed?)", key.pk)
+        raise AuthenticationFailed("This key's signing secret is unreadable; issue a new key.",
+                                   details={"reason": "signing_secret_unreadable"}) from None
+
+
 def _verify_signature(request, key: AgentKey) -> None:
     """HMAC-SHA256(secret, timestamp + METHOD + path_with_query + body), within the window, never replayed."""
     ts = request.META.get("HTTP_X_TIMESTAMP", "")
@@ -59,33 +78,36 @@ def _verify_signature(request, key: AgentKey) -> None:
     if not ts or not signature:
         raise AuthenticationFailed("This key requires signed requests: send X-Timestamp and X-Signature.",
                                    details={"reason": "signature_required"})
-    try:
-        ts_ms = int(ts)
-    except ValueError:
+    if not _TIMESTAMP.fullmatch(ts):
         raise AuthenticationFailed("X-Timestamp must be milliseconds since the epoch.",
-                                   details={"reason": "bad_timestamp"}) from None
+                                   details={"reason": "bad_timestamp"})
+    # Checked before comparing: hmac.compare_digest raises TypeError on non-ASCII text (a header can hold any).
+    if not _SIGNATURE.fullmatch(signature):
+        raise AuthenticationFailed("X-Signature must be 64 hex characters.", details={"reason": "bad_signature"})
     window_ms = settings.SIGNATURE_WINDOW_SECONDS * 1000
-    if abs(time.time() * 1000 - ts_ms) > window_ms:
+    if abs(time.time() * 1000 - int(ts)) > window_ms:
         raise AuthenticationFailed(f"X-Timestamp is outside the {settings.SIGNATURE_WINDOW_SECONDS} s window.",
                                    details={"reason": "timestamp_outside_window"})
-    body = request._request.body.decode("utf-8", errors="replace")
-    message = f"{ts}{request.method.upper()}{request._request.get_full_path()}{body}"
-    expected = hmac.new(decrypt(key.signing_secret_encrypted).encode(), message.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    # The exact bytes the client sent (decoding and re-encoding would change a body that is not valid UTF-8).
+    message = (f"{ts}{request.method.upper()}{request._request.get_full_path()}".encode()
+               + request._request.body)
+    expected = hmac.new(_signing_secret(key), message, hashlib.sha256).hexdigest()
+    signature = signature.lower()
+    if not hmac.compare_digest(expected, signature):
         raise AuthenticationFailed("Bad request signature.", details={"reason": "bad_signature"})
     # A signature is accepted once: remembered for twice the window, longer than it could be valid.
-    if not cache.add(f"sig:{key.pk}:{signature.lower()}", 1, timeout=2 * settings.SIGNATURE_WINDOW_SECONDS):
+    if not cache.add(f"sig:{key.pk}:{signature}", 1, timeout=2 * settings.SIGNATURE_WINDOW_SECONDS):
         raise AuthenticationFailed("Replayed request signature.", details={"reason": "replayed_signature"})
 
 
 def _record_use(key: AgentKey, ip: str) -> None:
-    now = timezone.now()
-    if key.last_used_at and now - key.last_used_at < LAST_USED_RESOLUTION and key.last_used_ip == ip:
-        return
     try:
         ipaddress.ip_address(ip)
     except ValueError:
-        ip = None
+        ip = None  # e.g. "unknown": stored as NULL, and compared as NULL so it does not write every time
+    now = timezone.now()
+    if key.last_used_at and now - key.last_used_at < LAST_USED_RESOLUTION and key.last_used_ip == ip:
+        return
     AgentKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
 
 
@@ -127,3 +149,17 @@ class AgentKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'X-API-Key realm="api"'
+
+
+# drf-spectacular: document X-API-Key (and that signing keys also send X-Timestamp / X-Signature).
+from drf_spectacular.extensions import OpenApiAuthenticationExtension  # noqa: E402
+
+
+class AgentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = AgentKeyAuthentication
+    name = "AgentKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                "description": "An agent's ak_live_ key. Keys created with signing also need X-Timestamp (ms) and "
+                               "X-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path_with_query + body)."}

@@ -2,7 +2,9 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -10,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from common.errors import ApplicationError
+from common.ratelimit import count_refused
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,22 @@ def _plain(detail):
     return str(detail)
 
 
+def _over_limit(exc, context):
+    """A request DRF refused before its throttles ran still counts; past the limit it becomes a 429."""
+    request = context.get("request") if context else None
+    if request is None or isinstance(exc, drf.Throttled):
+        return exc
+    state = count_refused(request)
+    if state is not None and not state.allowed:
+        return drf.Throttled(wait=state.retry_after)
+    return exc
+
+
 def envelope_exception_handler(exc, context):
+    exc = _over_limit(exc, context)
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApplicationError("The request body is too large.", code="PAYLOAD_TOO_LARGE", status_code=413,
+                               details={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from common import views
+
+urlpatterns = [
+    path("health", views.HealthView.as_view(), name="health"),
+    path("health/live", views.LiveView.as_view(), name="health-live"),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
+]

@@ -41,9 +41,11 @@ INSTALLED_APPS = [
     "agents",
     "market",
     "trading",
+    "streams",
 ]
 
 MIDDLEWARE = [
+    "common.metrics.MetricsMiddleware",  # outermost: times and counts every response, whatever produced it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -144,10 +146,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["common.ratelimit.RedisRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],  # DRF's, but deep nesting is a 400, not a 500
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.DefaultPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",  # unique component names for nested serializers
     "EXCEPTION_HANDLER": "common.exception_handler.envelope_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
@@ -204,3 +206,115 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Market data and the price feed (market/, docs/market-data.md) ---------------------------------------------------
+# The pairs seeded by the data migration / ``market.services.ensure_default_pairs()``: Binance spot's filters.
+# ``MARKET_PAIRS`` (env, comma separated) picks which of them to seed; ``manage.py sync_pairs`` refreshes filters
+# from the exchange when online.
+MARKET_DEFAULT_PAIRS = [
+    {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "step_size": "0.00001",
+     "min_qty": "0.00001", "min_notional": "5"},
+    {"symbol": "ETHUSDT", "base": "ETH", "quote": "USDT", "tick_size": "0.01", "step_size": "0.0001",
+     "min_qty": "0.0001", "min_notional": "5"},
+    {"symbol": "SOLUSDT", "base": "SOL", "quote": "USDT", "tick_size": "0.01", "step_size": "0.001",
+     "min_qty": "0.001", "min_notional": "5"},
+    {"symbol": "BNBUSDT", "base": "BNB", "quote": "USDT", "tick_size": "0.01", "step_size": "0.001",
+     "min_qty": "0.001", "min_notional": "5"},
+    {"symbol": "XRPUSDT", "base": "XRP", "quote": "USDT", "tick_size": "0.0001", "step_size": "0.1",
+     "min_qty": "0.1", "min_notional": "5"},
+]
+MARKET_PAIRS = env.list("MARKET_PAIRS", default=[p["symbol"] for p in MARKET_DEFAULT_PAIRS])
+MARKET_INSTRUMENT_CACHE_SECONDS = env.float("MARKET_INSTRUMENT_CACHE_SECONDS", default=30.0)
+# Prefix of every Redis key and pub/sub channel of the market app (tests use one per run to stay isolated).
+MARKET_KEY_PREFIX = env.str("MARKET_KEY_PREFIX", default="mkt")
+
+FEED_SOURCE = env.str("FEED_SOURCE", default="live")  # live | replay | synthetic (live falls back, see docs)
+FEED_EXCHANGE = env.str("FEED_EXCHANGE", default="binance")  # any ccxt exchange id
+FEED_EXCHANGE_TIMEOUT_MS = env.int("FEED_EXCHANGE_TIMEOUT_MS", default=10_000)
+FEED_POLL_SECONDS = env.float("FEED_POLL_SECONDS", default=1.0)  # live polling / synthetic tick cadence
+FEED_BOOK_DEPTH = env.int("FEED_BOOK_DEPTH", default=20)  # levels per side kept in Redis
+FEED_BACKOFF_INITIAL_SECONDS = env.float("FEED_BACKOFF_INITIAL_SECONDS", default=1.0)
+FEED_BACKOFF_MAX_SECONDS = env.float("FEED_BACKOFF_MAX_SECONDS", default=30.0)
+FEED_RECONNECT_AFTER_FAILURES = env.int("FEED_RECONNECT_AFTER_FAILURES", default=3)
+FEED_REPLAY_DIR = env.str("FEED_REPLAY_DIR", default="")  # e.g. /work/shared/data/candles
+FEED_REPLAY_SPEED = env.float("FEED_REPLAY_SPEED", default=1.0)  # 1 = real time; 0 = as fast as possible
+FEED_REPLAY_LOOP = env.bool("FEED_REPLAY_LOOP", default=True)
+FEED_REPLAY_START = env.str("FEED_REPLAY_START", default="")  # ISO-8601; empty = first candle
+FEED_REPLAY_END = env.str("FEED_REPLAY_END", default="")  # ISO-8601, exclusive; empty = last candle
+FEED_REPLAY_TICK_SECONDS = env.float("FEED_REPLAY_TICK_SECONDS", default=1.0)  # wall time between replay ticks
+# Synthesised book (replay, synthetic): best bid/ask SPREAD_BPS apart around the price, levels LEVEL_STEP_BPS
+# apart, level i (0 = best) holding LEVEL_NOTIONAL * (1 + i/2) quote worth of base.
+FEED_BOOK_SPREAD_BPS = env.str("FEED_BOOK_SPREAD_BPS", default="2")
+FEED_BOOK_LEVEL_STEP_BPS = env.str("FEED_BOOK_LEVEL_STEP_BPS", default="1")
+FEED_BOOK_LEVEL_NOTIONAL = env.str("FEED_BOOK_LEVEL_NOTIONAL", default="25000")
+FEED_SYNTHETIC_SEED = env.int("FEED_SYNTHETIC_SEED", default=42)
+FEED_SYNTHETIC_VOLATILITY_BPS = env.str("FEED_SYNTHETIC_VOLATILITY_BPS", default="5")  # stdev per tick
+FEED_SYNTHETIC_START_PRICES = {"BTCUSDT": "65000", "ETHUSDT": "3200", "SOLUSDT": "150", "BNBUSDT": "600",
+                               "XRPUSDT": "0.6"}
+FEED_CANDLE_FLUSH_SECONDS = env.float("FEED_CANDLE_FLUSH_SECONDS", default=1.0)
+# A price older than this is stale (live: by the exchange's timestamp; replay/synthetic: by wall-clock arrival).
+FEED_STALE_SECONDS = env.float("FEED_STALE_SECONDS", default=30.0)
+
+# Fee schedule by rolling 30-day quote volume, lowest tier first (decimal strings). Served by GET /market/fees and
+# read by the trading engine (trading.engine.fees.parse_fee_tiers). Override with a JSON list in FEE_TIERS.
+FEE_TIERS = env.json("FEE_TIERS", default=[
+    {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"},
+    {"min_volume_30d": "1000000", "maker_bps": "6", "taker_bps": "8"},
+    {"min_volume_30d": "5000000", "maker_bps": "4", "taker_bps": "6"},
+    {"min_volume_30d": "25000000", "maker_bps": "2", "taker_bps": "4"},
+])
+
+# --- Streams (SSE) and webhooks (streams/, docs/streams.md) -----------------------------------------------------------
+# How committed changes reach the SSE streams of every web process: "redis" (one pub/sub subscription per process)
+# or "outbox" (rows in streams_outboxevent, polled by each web process). Default: redis when REDIS_URL is set.
+STREAMS_BUS = env.str("STREAMS_BUS", default="redis" if REDIS_URL else "outbox")
+# Pub/sub channel prefix; empty = "streams:db<N>" from REDIS_URL, so runs on different Redis dbs never mix
+# (pub/sub channels are global to a Redis server, unlike keys).
+STREAMS_CHANNEL_PREFIX = env.str("STREAMS_CHANNEL_PREFIX", default="")
+STREAMS_HEARTBEAT_SECONDS = env.float("STREAMS_HEARTBEAT_SECONDS", default=15.0)  # ":heartbeat" comment cadence
+STREAMS_USER_INTERVAL_MS = env.int("STREAMS_USER_INTERVAL_MS", default=250)  # default delta cadence, /stream/user
+STREAMS_EVENTS_INTERVAL_MS = env.int("STREAMS_EVENTS_INTERVAL_MS", default=500)  # default cadence, /stream/events
+STREAMS_COALESCE_MS = env.int("STREAMS_COALESCE_MS", default=5)  # wait this long after an idle wake-up
+STREAMS_QUEUE_SIZE = env.int("STREAMS_QUEUE_SIZE", default=2000)  # per connection; overflow -> fresh snapshot
+STREAMS_REAUTH_SECONDS = env.float("STREAMS_REAUTH_SECONDS", default=30.0)  # re-check key/token of open streams
+STREAMS_RECENT_TRADES = env.int("STREAMS_RECENT_TRADES", default=50)  # fills/trades in a snapshot
+STREAMS_DB_THREADS = env.int("STREAMS_DB_THREADS", default=4)  # threads for snapshot/auth DB reads per process
+STREAMS_OUTBOX_POLL_MS = env.int("STREAMS_OUTBOX_POLL_MS", default=100)
+STREAMS_OUTBOX_RETENTION_SECONDS = env.int("STREAMS_OUTBOX_RETENTION_SECONDS", default=300)
+STREAMS_BOOK_POLL_MS = env.int("STREAMS_BOOK_POLL_MS", default=500)  # outbox mode: book re-read of watched pairs
+
+# Celery queue of webhook deliveries: slow receivers must not hold up the workers that fill orders (bin/run's worker
+# consumes it besides "celery").
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="webhooks")
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)  # allow loopback/private targets (tests)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)  # 10, 20, 40, ... s
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)  # per agent
+WEBHOOK_RISK_BREACH_COOLDOWN_SECONDS = env.int("WEBHOOK_RISK_BREACH_COOLDOWN_SECONDS", default=60)
+
+# --- Trading core: orders, fills, sweeps (trading/services, docs in trading/services/orders.py) ----------------------
+# Prefix of the trading app's Redis keys (order-done signals, wallet event channels, fee-volume cache).
+TRADING_KEY_PREFIX = env.str("TRADING_KEY_PREFIX", default="trd")
+# POST /trade/order waits this long by default (?wait_ms= overrides, capped at the max) for a worker to execute an
+# order that takes liquidity on arrival, so the response carries its fills.
+ORDER_WAIT_DEFAULT_MS = env.int("ORDER_WAIT_DEFAULT_MS", default=500)
+ORDER_WAIT_MAX_MS = env.int("ORDER_WAIT_MAX_MS", default=2000)
+# A market buy by quantity locks its estimated cost plus this margin (and the taker fee); unused is released.
+MARKET_ORDER_MAX_SLIPPAGE_PCT = env.str("MARKET_ORDER_MAX_SLIPPAGE_PCT", default="5")
+FEE_VOLUME_CACHE_SECONDS = env.int("FEE_VOLUME_CACHE_SECONDS", default=60)
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=250)  # crossed orders settled per transaction
+SWEEP_COALESCE_MS = env.int("SWEEP_COALESCE_MS", default=20)  # run_sweeper: ticks of a pair merged per window
+EQUITY_SNAPSHOT_SECONDS = env.int("EQUITY_SNAPSHOT_SECONDS", default=60)
+EXECUTION_RECOVERY_SECONDS = env.int("EXECUTION_RECOVERY_SECONDS", default=30)  # beat: recover_executions period
+EXECUTION_RECOVERY_AFTER_SECONDS = env.int("EXECUTION_RECOVERY_AFTER_SECONDS", default=10)
+if REDIS_URL:
+    # A worker killed with SIGKILL cannot give its unacknowledged message back; Redis redelivers it after this many
+    # seconds. It must exceed the longest task of ANY app (a redelivered running task runs twice). Trading's own
+    # lost work is also re-enqueued by the ``trading.recover_executions`` beat task within ~30 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("visibility_timeout", env.int("CELERY_VISIBILITY_TIMEOUT", default=600))
+    # Look for such messages every few seconds (kombu's default scans every 100 s).
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_interval",
+                                               env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=5))
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_throttle", 1)

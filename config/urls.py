@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("agents.urls")),
     path("", include("market.urls")),
     path("", include("trading.urls")),
+    path("", include("streams.urls")),
 ]
 
 urlpatterns = [

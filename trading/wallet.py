@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from common.errors import BusinessRejection
@@ -111,3 +111,76 @@ def ledger_mismatches() -> list[LedgerMismatch]:
     for (wallet_id, asset), (la, ll) in sums.items():
         out.append(LedgerMismatch(wallet_id, asset, ZERO, la, ZERO, ll))
     return out
+
+
+# --- Many postings at once (fills and sweeps; added with issue 4) -----------------------------------------------------
+@dataclass(frozen=True)
+class Posting:
+    """One ``wallet_post`` worth of movements, for :func:`wallet_post_many`."""
+
+    wallet_id: object
+    movements: tuple[Movement, ...]
+    reason: str
+    ref_type: str = ""
+    ref_id: str = ""
+
+
+def lock_wallet_balances(*, keys) -> dict[tuple[str, str], Balance]:
+    """Lock (creating if missing) the balances ``keys`` = {(wallet_id, asset)} in (wallet, asset) order, in one
+    query when they exist. Needs a transaction. The same order as ``lock_balances`` within one wallet."""
+    keys = {(str(w), a) for w, a in keys}
+    if not keys:
+        return {}
+
+    def select():
+        match = Q()
+        for w in {w for w, _ in keys}:
+            match |= Q(wallet_id=w, asset__in=sorted(a for ww, a in keys if ww == w))
+        rows = Balance.objects.select_for_update(no_key=True).filter(match).order_by("wallet_id", "asset")
+        return {(str(b.wallet_id), b.asset): b for b in rows}
+
+    found = select()
+    missing = keys - found.keys()
+    if missing:
+        Balance.objects.bulk_create([Balance(wallet_id=w, asset=a) for w, a in sorted(missing)],
+                                    ignore_conflicts=True)
+        found = select()
+    return found
+
+
+@transaction.atomic
+def wallet_post_many(postings: list[Posting]) -> dict[tuple[str, str], Balance]:
+    """Apply ``postings`` (any wallets) in order, atomically: the rules of ``wallet_post`` (one ledger row per
+    movement, nothing below zero) with one lock query, one UPDATE for all changed balances and one INSERT for all
+    ledger rows, whatever the number of postings. Raises ``InsufficientBalance`` and writes nothing if any movement
+    would take a balance below zero at its point in the sequence."""
+    postings = [p for p in postings if any(m.available or m.locked for m in p.movements)]
+    if not postings:
+        return {}
+    balances = lock_wallet_balances(keys={(p.wallet_id, m.asset) for p in postings for m in p.movements})
+    ledger = []
+    for p in postings:
+        for m in p.movements:
+            if not (m.available or m.locked):
+                continue
+            b = balances[(str(p.wallet_id), m.asset)]
+            new_available, new_locked = b.available + m.available, b.locked + m.locked
+            if new_available < 0 or new_locked < 0:
+                short = -new_available if new_available < 0 else -new_locked
+                raise InsufficientBalance(
+                    f"Insufficient {m.asset}: needs {fmt(short)} more than the wallet has available.",
+                    details={"asset": m.asset, "available": fmt(b.available), "locked": fmt(b.locked),
+                             "required": fmt(-m.available if m.available < 0 else -m.locked)},
+                )
+            b.available, b.locked = new_available, new_locked
+            ledger.append(LedgerEntry(wallet_id=p.wallet_id, asset=m.asset, delta_available=m.available,
+                                      delta_locked=m.locked, reason=p.reason, ref_type=p.ref_type,
+                                      ref_id=str(p.ref_id)))
+    now = timezone.now()
+    changed = {(str(p.wallet_id), m.asset) for p in postings for m in p.movements if m.available or m.locked}
+    rows = [balances[k] for k in sorted(changed)]
+    for b in rows:
+        b.updated_at = now
+    Balance.objects.bulk_update(rows, ["available", "locked", "updated_at"])
+    LedgerEntry.objects.bulk_create(ledger)
+    return balances

@@ -1,0 +1,95 @@
+"""How long the engine's per-order functions take, in microseconds per call (median and p99 of batches).
+
+Baseline, measured in the same run: one Decimal multiply-and-quantize (the unit of work a fill is made of).
+Run: .venv/bin/python bench/engine_bench.py [--batches 200 --per-batch 200]
+"""
+
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal as D
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from trading.engine.fees import fee_rate_for  # noqa: E402
+from trading.engine.limits import RiskLimits  # noqa: E402
+from trading.engine.matching import crossing_bounds, match_order, match_resting, preview  # noqa: E402
+from trading.engine.positions import apply_fill  # noqa: E402
+from trading.engine.risk import run_chain  # noqa: E402
+from trading.engine.types import (  # noqa: E402
+    BookLevel,
+    InstrumentSpec,
+    MarketState,
+    OrderIntent,
+    OrderType,
+    PositionState,
+    RestingOrder,
+    RiskContext,
+    Side,
+    TimeInForce,
+)
+from trading.engine.validation import validate_intent  # noqa: E402
+
+BTC = InstrumentSpec("BTCUSDT", "BTC", "USDT", D("0.01"), D("0.00001"), D("0.00001"), D("5"))
+RATE = fee_rate_for(D(0))
+NOW = datetime.now(UTC)
+BOOK = MarketState("BTCUSDT", D("64000.00"), NOW,
+                   asks=tuple(BookLevel(D("64000.00") + D(i), D("0.05")) for i in range(1, 21)),
+                   bids=tuple(BookLevel(D("64000.00") - D(i), D("0.05")) for i in range(1, 21)))
+NO_BOOK = MarketState("BTCUSDT", D("64000.00"), NOW, volume_24h_quote=D("1500000000"))
+MARKET_BUY = OrderIntent("BTCUSDT", Side.BUY, OrderType.MARKET, quantity=D("0.12"), time_in_force=TimeInForce.IOC)
+LIMIT_BUY = OrderIntent("BTCUSDT", Side.BUY, OrderType.LIMIT, quantity=D("0.12"), price=D("63950.00"))
+CTX = RiskContext(limits=RiskLimits(), side=Side.BUY, quantity=D("0.03"), price=D("64000"), notional=D("1920"),
+                  fee=D("1.92"), balance_required=D("1921.92"), available_quote=D("10000"), available_base=D(0),
+                  position_quantity=D(0), equity=D("10000"), starting_balance=D("10000"),
+                  day_start_equity=D("10000"), base_asset="BTC")
+POSITION = PositionState(quantity=D("0.4"), avg_entry_price=D("63000"), cost_basis=D("25200"))
+
+
+def baseline():
+    return (D("64001.00") * D("0.12345")).quantize(D("1e-8"))
+
+
+CASES = {
+    "baseline: Decimal mul+quantize": baseline,
+    "validate_intent (limit)": lambda: validate_intent(LIMIT_BUY, BTC),
+    "match_order market, 3 of 20 levels": lambda: match_order(MARKET_BUY, BOOK, RATE, instrument=BTC),
+    "match_order market, no book": lambda: match_order(MARKET_BUY, NO_BOOK, RATE, instrument=BTC),
+    "match_order limit, rests": lambda: match_order(LIMIT_BUY, BOOK, RATE, instrument=BTC),
+    "match_resting (fills)": lambda: match_resting(RestingOrder(Side.BUY, D("63950.00"), D("0.12")),
+                                                   D("63900.00"), RATE, instrument=BTC),
+    "preview market, book": lambda: preview(MARKET_BUY, BOOK, RATE, instrument=BTC),
+    "risk run_chain (8 rules)": lambda: run_chain(CTX),
+    "apply_fill (sell)": lambda: apply_fill(POSITION, Side.SELL, D("0.1"), D("65000"), D("6.5")),
+    "crossing_bounds": lambda: crossing_bounds(Side.SELL, D("64000.00")),
+}
+
+
+def measure(fn, batches, per_batch):
+    per_call = []
+    for _ in range(batches):
+        start = time.perf_counter_ns()
+        for _ in range(per_batch):
+            fn()
+        per_call.append((time.perf_counter_ns() - start) / per_batch / 1000)
+    per_call.sort()
+    return statistics.median(per_call), per_call[min(len(per_call) - 1, int(len(per_call) * 0.99))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--per-batch", type=int, default=200)
+    args = parser.parse_args()
+    results = {name: measure(fn, args.batches, args.per_batch) for name, fn in CASES.items()}
+    base = results["baseline: Decimal mul+quantize"][0]
+    print(f"{'case':40} {'median us':>10} {'p99 us':>10} {'x baseline':>11} {'calls/s':>10}")
+    for name, (median, p99) in results.items():
+        print(f"{name:40} {median:10.2f} {p99:10.2f} {median / base:11.1f} {1e6 / median:10.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Schemathesis over every operation of the app's own OpenAPI schema: no input may produce a 5xx, and every
+documented response must match its schema.
+
+Runs in-process through WSGI (no server) on PostgreSQL and Redis, in autocommit like production (each request
+commits, so a request that breaks its transaction cannot hide behind the test's). The schema is read from
+``/api/schema/`` when the test runs, so endpoints that other apps add are fuzzed without touching this file.
+Protected operations get credentials: an agent key where the schema asks for ``AgentKey``, an account JWT where
+it asks for ``jwtAuth``.
+
+Bounded for CI: ``FUZZ_MAX_EXAMPLES`` examples per operation (default 25).
+"""
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+
+
+@schemathesis.check
+def no_undocumented_server_error(ctx, response, case):
+    """Any 5xx fails, except one the operation documents (``/health`` answers 503 when a dependency is down)."""
+    if str(response.status_code) in case.operation.definition.raw.get("responses", {}):
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [no_undocumented_server_error, response_schema_conformance]
+
+
+@pytest.fixture(autouse=True)
+def _limits_out_of_the_way(settings):
+    # The fuzzer sends thousands of requests from one IP; the limiter stays on (it is on the path of every
+    # request) but must not turn the run into a wall of 429s.
+    settings.RATE_LIMIT_ANONYMOUS = settings.RATE_LIMIT_PER_KEY = settings.RATE_LIMIT_PER_ACCOUNT = 10**9
+
+
+def _load_schema():
+    """The schema as the app serves it, read at collection so that each operation becomes a test of its own.
+
+    (``schemathesis.pytest.from_fixture`` would read it lazily, but its lazy mode breaks on pytest 9.)
+    """
+    from config.wsgi import application
+
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@pytest.fixture
+def credentials(transactional_db, settings):
+    """Header sets per security scheme of the schema: a live agent key and a fresh JWT of its owner."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # a fast fixture, not a test
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.services import account_register
+    from agents.services import agent_create
+
+    account = account_register(email="fuzz@example.com", password="fuzz-password-123", display_name="Fuzz").account
+    _, issued = agent_create(account=account, name="fuzz")
+    return {
+        "AgentKey": {"X-API-Key": issued.api_key},
+        "jwtAuth": {"Authorization": f"Bearer {RefreshToken.for_user(account).access_token}"},
+    }
+
+
+def headers_for(operation, credentials) -> dict:
+    """The credentials one of the operation's security requirements names (the agent key first)."""
+    requirements = operation.definition.raw.get("security") or []
+    names = {name for requirement in requirements for name in requirement}
+    for scheme in ("AgentKey", "jwtAuth"):
+        if scheme in names:
+            return credentials[scheme]
+    return {}
+
+
+schema = _load_schema()
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_no_input_breaks_any_endpoint(case, credentials, transactional_db):
+    case.call_and_validate(headers=headers_for(case.operation, credentials), checks=CHECKS)

@@ -1,0 +1,3 @@
+from .base import FeedSource, SourceUnavailable
+
+__all__ = ["FeedSource", "SourceUnavailable"]

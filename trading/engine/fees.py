@@ -1,0 +1,86 @@
+"""Trading fees: a tiered maker/taker schedule by rolling 30-day quote volume, charged in the quote asset.
+
+Rules:
+- The tier is the highest one whose ``min_volume_30d`` the wallet's rolling 30-day quote volume has reached.
+- A fill pays ``quote_amount * bps / 10_000``, maker bps when it rested on the book, taker bps when it took
+  liquidity, rounded UP to 8 places: the platform never under-charges, and a fee is never negative.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_UP, Decimal, InvalidOperation
+
+from common.money import quantize_amount
+
+from .types import FeeRate, Liquidity
+
+BPS_DIVISOR = Decimal(10_000)
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    min_volume_30d: Decimal  # rolling 30-day quote volume (USDT) from which this tier applies
+    maker_bps: Decimal
+    taker_bps: Decimal
+
+    def as_config(self) -> dict:
+        """The settings / wire form: decimal strings."""
+        return {"min_volume_30d": str(self.min_volume_30d), "maker_bps": str(self.maker_bps),
+                "taker_bps": str(self.taker_bps)}
+
+
+# The settings shape of ``FEE_TIERS``: a list of dicts of decimal strings, lowest volume first.
+DEFAULT_FEE_TIERS_CONFIG: list[dict[str, str]] = [
+    {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"},
+    {"min_volume_30d": "1000000", "maker_bps": "6", "taker_bps": "8"},
+    {"min_volume_30d": "5000000", "maker_bps": "4", "taker_bps": "6"},
+    {"min_volume_30d": "25000000", "maker_bps": "2", "taker_bps": "4"},
+]
+
+
+def parse_fee_tiers(config: Iterable[Mapping]) -> tuple[FeeTier, ...]:
+    """Settings ``FEE_TIERS`` -> tiers sorted by volume. Refuses a table a fee could not be read from.
+
+    The first tier must start at volume 0 (every wallet has a tier), volumes must be distinct and bps >= 0.
+    """
+    tiers = []
+    for i, row in enumerate(config):
+        try:
+            tier = FeeTier(**{k: Decimal(str(row[k])) for k in ("min_volume_30d", "maker_bps", "taker_bps")})
+        except (KeyError, InvalidOperation, TypeError) as exc:
+            raise ValueError(f"FEE_TIERS[{i}] needs decimal min_volume_30d, maker_bps, taker_bps: {row!r}") from exc
+        if not all(v.is_finite() and v >= 0 for v in (tier.min_volume_30d, tier.maker_bps, tier.taker_bps)):
+            raise ValueError(f"FEE_TIERS[{i}] has a negative or non-finite value: {row!r}")
+        tiers.append(tier)
+    tiers.sort(key=lambda t: t.min_volume_30d)
+    if not tiers or tiers[0].min_volume_30d != 0:
+        raise ValueError("FEE_TIERS must have a tier starting at min_volume_30d 0")
+    volumes = [t.min_volume_30d for t in tiers]
+    if len(set(volumes)) != len(volumes):
+        raise ValueError("FEE_TIERS has two tiers with the same min_volume_30d")
+    return tuple(tiers)
+
+
+DEFAULT_FEE_TIERS: tuple[FeeTier, ...] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
+
+
+def fee_rate_for(volume_30d: Decimal, tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
+    """The rate of the highest tier whose ``min_volume_30d`` <= ``volume_30d``; ``FeeRate.tier`` is its index."""
+    ordered = sorted(tiers, key=lambda t: t.min_volume_30d)
+    index = 0
+    for i, tier in enumerate(ordered):
+        if volume_30d >= tier.min_volume_30d:
+            index = i
+    chosen = ordered[index]
+    return FeeRate(maker_bps=chosen.maker_bps, taker_bps=chosen.taker_bps, tier=index)
+
+
+def bps_for(rate: FeeRate, liquidity: Liquidity) -> Decimal:
+    return rate.maker_bps if liquidity == Liquidity.MAKER else rate.taker_bps
+
+
+def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: Liquidity) -> Decimal:
+    """``quote_amount * bps / 10_000`` in the quote asset, rounded UP to 8 places (never under-charged)."""
+    if quote_amount < 0:
+        raise ValueError(f"quote_amount must be >= 0, got {quote_amount}")
+    return quantize_amount(quote_amount * bps_for(rate, liquidity) / BPS_DIVISOR, rounding=ROUND_UP)

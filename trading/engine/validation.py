@@ -1,0 +1,120 @@
+"""Is an order well formed, and does it respect the pair's exchange rules? ``validate_intent`` says, or raises.
+
+Shape (``VALIDATION_ERROR``, 400, ``details.fields`` names the field):
+- exactly one of ``quantity`` / ``quote_quantity``, every amount > 0;
+- ``quote_quantity`` only on market orders (the matcher turns it into a base quantity, rounded DOWN to the step);
+- ``price`` required on limit and stop_limit, forbidden on market, stop_loss and take_profit;
+- ``trigger_price`` required on stop_loss, take_profit and stop_limit, forbidden on market and limit;
+- ``post_only`` only on gtc limit orders; ``reduce_only`` only on sells (spot, long-only: a buy never reduces);
+- market orders accept ioc and fok; gtc on a market order is read as ioc (nothing of a market order rests).
+
+Exchange rules (422):
+- ``price`` and ``trigger_price`` multiples of ``tick_size`` -> ``INVALID_TICK_SIZE``;
+- ``quantity`` a multiple of ``step_size`` -> ``INVALID_STEP_SIZE``;
+- ``quantity >= min_qty`` and notional >= ``min_notional`` -> ``INVALID_QUANTITY``. The notional is quantity times
+  the limit price (limit, stop_limit), the trigger price (stop_loss, take_profit), the ``reference_price`` when the
+  caller gives one (market orders), or ``quote_quantity`` itself.
+- the symbol must be the instrument's -> ``UNKNOWN_SYMBOL``.
+"""
+
+from dataclasses import replace
+from decimal import Decimal
+
+from common.money import is_multiple
+
+from ._text import plain
+from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce
+
+PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+TRIGGERED_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT})
+
+
+def _invalid(field: str, message: str) -> EngineRejection:
+    return EngineRejection(RejectCode.VALIDATION_ERROR, f"{field}: {message}", {"fields": {field: [message]}})
+
+
+def market_time_in_force(tif: TimeInForce) -> TimeInForce:
+    """What a market order does with its time in force: ioc and fok as asked, gtc read as ioc."""
+    return TimeInForce.IOC if tif == TimeInForce.GTC else tif
+
+
+def _enum(enum_cls, value, field: str):
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise _invalid(field, f"must be one of {allowed}, got {value!r}") from None
+
+
+def _check_shape(intent: OrderIntent) -> None:
+    for name in ("quantity", "quote_quantity", "price", "trigger_price"):
+        value = getattr(intent, name)
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value <= 0):
+            raise _invalid(name, f"must be a positive decimal, got {value!r}")
+    if (intent.quantity is None) == (intent.quote_quantity is None):
+        raise _invalid("quantity", "give exactly one of quantity and quote_quantity")
+    if intent.quote_quantity is not None and intent.type != OrderType.MARKET:
+        raise _invalid("quote_quantity", "only market orders take quote_quantity; give quantity")
+    if intent.type in PRICED_TYPES and intent.price is None:
+        raise _invalid("price", f"required for {intent.type} orders")
+    if intent.type not in PRICED_TYPES and intent.price is not None:
+        raise _invalid("price", f"not allowed on {intent.type} orders")
+    if intent.type in TRIGGERED_TYPES and intent.trigger_price is None:
+        raise _invalid("trigger_price", f"required for {intent.type} orders")
+    if intent.type not in TRIGGERED_TYPES and intent.trigger_price is not None:
+        raise _invalid("trigger_price", f"not allowed on {intent.type} orders")
+    if intent.post_only and (intent.type != OrderType.LIMIT or intent.time_in_force != TimeInForce.GTC):
+        raise _invalid("post_only", "only gtc limit orders can be post-only")
+    if intent.reduce_only and intent.side == Side.BUY:
+        raise _invalid("reduce_only", "a buy cannot reduce a spot position; reduce_only is for sells")
+
+
+def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, reference_price: Decimal | None) -> None:
+    for name in ("price", "trigger_price"):
+        value = getattr(intent, name)
+        if value is not None and not is_multiple(value, instrument.tick_size):
+            raise EngineRejection(
+                RejectCode.INVALID_TICK_SIZE,
+                f"{name} {plain(value)} is not a multiple of the tick size {plain(instrument.tick_size)}",
+                {"field": name, "value": str(value), "tick_size": str(instrument.tick_size)})
+    quantity = intent.quantity
+    if quantity is not None:
+        if not is_multiple(quantity, instrument.step_size):
+            raise EngineRejection(
+                RejectCode.INVALID_STEP_SIZE,
+                f"quantity {plain(quantity)} is not a multiple of the step size {plain(instrument.step_size)}",
+                {"field": "quantity", "value": str(quantity), "step_size": str(instrument.step_size)})
+        if quantity < instrument.min_qty:
+            raise EngineRejection(
+                RejectCode.INVALID_QUANTITY,
+                f"quantity {plain(quantity)} is below the minimum {plain(instrument.min_qty)} {instrument.base}",
+                {"field": "quantity", "value": str(quantity), "min_qty": str(instrument.min_qty)})
+    price = intent.price or intent.trigger_price or reference_price
+    notional = intent.quote_quantity if quantity is None else (quantity * price if price is not None else None)
+    if notional is not None and notional < instrument.min_notional:
+        raise EngineRejection(
+            RejectCode.INVALID_QUANTITY,
+            f"order notional {plain(notional)} {instrument.quote} is below the minimum "
+            f"{plain(instrument.min_notional)} {instrument.quote}",
+            {"field": "quantity" if quantity is not None else "quote_quantity", "notional": str(notional),
+             "min_notional": str(instrument.min_notional)})
+
+
+def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
+                    reference_price: Decimal | None = None) -> OrderIntent:
+    """The order, normalised (enums parsed, market gtc -> ioc), or ``EngineRejection`` on the first broken rule.
+
+    ``reference_price`` (the last price) lets a market order given by quantity be checked against min_notional.
+    """
+    intent = replace(intent,
+                     side=_enum(Side, intent.side, "side"),
+                     type=_enum(OrderType, intent.type, "type"),
+                     time_in_force=_enum(TimeInForce, intent.time_in_force or TimeInForce.GTC, "time_in_force"))
+    if intent.symbol != instrument.symbol:
+        raise EngineRejection(RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {intent.symbol!r}",
+                              {"symbol": intent.symbol})
+    _check_shape(intent)
+    _check_exchange_rules(intent, instrument, reference_price)
+    if intent.type == OrderType.MARKET:
+        intent = replace(intent, time_in_force=market_time_in_force(intent.time_in_force))
+    return intent

@@ -1,0 +1,116 @@
+"""Reads of wallets and balances. Kept to one query each: ``GET /account/balance`` is the hottest read of the API."""
+
+import importlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+
+from common.errors import NotFound
+from common.money import ZERO, to_decimal
+from trading.models import Balance, Wallet
+
+
+@dataclass(frozen=True)
+class AssetBalance:
+    asset: str
+    available: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.available + self.locked
+
+
+@dataclass(frozen=True)
+class WalletBalances:
+    wallet_id: str
+    epoch: int
+    balances: list[AssetBalance]
+    total_equity_usdt: Decimal
+    unpriced_assets: list[str]  # held, but no last price known: left out of the equity
+
+
+def wallet_current(*, agent) -> Wallet:
+    """The agent's everyday wallet (the current epoch's main wallet)."""
+    try:
+        return Wallet.objects.get(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True)
+    except Wallet.DoesNotExist:
+        raise NotFound("This agent has no current wallet.") from None
+
+
+def _price_reader():
+    """``market.prices`` once the market app provides it: a batch reader if it has one, else one symbol at a time.
+
+    Until then there is no price for anything but the quote asset, and the equity counts the quote asset only.
+    """
+    try:
+        prices = importlib.import_module("market.prices")
+    except ImportError:
+        return None
+    batch = getattr(prices, "get_prices", None)
+    if batch is not None:
+        return lambda symbols: batch(symbols)
+    single = getattr(prices, "get_price", None)
+    if single is None:
+        return None
+    return lambda symbols: {s: single(s) for s in symbols}
+
+
+def _as_price(value) -> Decimal | None:
+    """A last price as ``market.prices`` returns it (a Decimal, a string or an object with ``price``) -> Decimal."""
+    if value is None:
+        return None
+    value = getattr(value, "price", value)
+    try:
+        price = to_decimal(value)
+    except ValueError:
+        return None
+    return price if price.is_finite() and price > 0 else None
+
+
+def last_prices(*, symbols: list[str]) -> dict[str, Decimal]:
+    """Last price per symbol for those that have one (one Redis MGET when ``market.prices`` batches)."""
+    reader = _price_reader()
+    if reader is None or not symbols:
+        return {}
+    raw = reader(symbols) or {}
+    out = {}
+    for symbol in symbols:
+        price = _as_price(raw.get(symbol))
+        if price is not None:
+            out[symbol] = price
+    return out
+
+
+def wallet_balances(*, agent) -> WalletBalances:
+    """Balances of the agent's current wallet, valued in the quote asset (USDT at 1, others at their last price).
+
+    One query for the balances (joined to the current wallet), plus one price read when non-quote assets are held.
+    """
+    rows = list(
+        Balance.objects.filter(wallet__agent=agent, wallet__kind=Wallet.Kind.MAIN, wallet__retired_at__isnull=True)
+        .order_by("asset")
+        .values_list("wallet_id", "wallet__epoch", "asset", "available", "locked")
+    )
+    if not rows:
+        # Every wallet is opened with a quote balance row, so no row means no current wallet.
+        wallet = wallet_current(agent=agent)
+        return WalletBalances(str(wallet.pk), wallet.epoch, [], ZERO, [])
+    quote = settings.QUOTE_ASSET
+    balances = [AssetBalance(asset, available, locked) for _, _, asset, available, locked in rows]
+    held = [b.asset for b in balances if b.asset != quote and b.total > 0]
+    prices = last_prices(symbols=[f"{asset}{quote}" for asset in held])
+    equity = ZERO
+    unpriced = []
+    for b in balances:
+        if b.asset == quote:
+            equity += b.total
+        elif b.total > 0:
+            price = prices.get(f"{b.asset}{quote}")
+            if price is None:
+                unpriced.append(b.asset)
+            else:
+                equity += b.total * price
+    wallet_id, epoch = rows[0][0], rows[0][1]
+    return WalletBalances(str(wallet_id), epoch, balances, equity, unpriced)

@@ -1,0 +1,118 @@
+"""Reads of orders, fills and positions (the wallet reads are ``trading.selectors``).
+
+Everything is scoped to one wallet: an order of another wallet is "not found", never "forbidden".
+"""
+
+import uuid
+from datetime import datetime
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from common.errors import NotFound
+from trading.models import OPEN_ORDER_STATUSES, Fill, Order, Position, Wallet
+
+
+def order_get(*, wallet: Wallet, ref: str) -> Order:
+    """An order of ``wallet`` by its id, or else by its ``client_order_id``."""
+    ref = (ref or "").strip()
+    match = Q(client_order_id=ref)
+    try:
+        match |= Q(pk=uuid.UUID(ref))
+    except ValueError:
+        pass
+    order = Order.objects.filter(match, wallet=wallet).first() if ref else None
+    if order is None:
+        raise NotFound(f"No order {ref!r} in this wallet.", details={"order": ref})
+    return order
+
+
+class OrderFilter(django_filters.FilterSet):
+    """``?status=&symbol=&side=&type=&since=&until=``; ``status`` also takes ``open`` and comma lists."""
+
+    status = django_filters.CharFilter(method="filter_status")
+    symbol = django_filters.CharFilter(method="filter_symbol")
+    side = django_filters.ChoiceFilter(choices=Order.Side.choices)
+    type = django_filters.ChoiceFilter(choices=Order.Type.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields = ["status", "symbol", "side", "type", "since", "until"]
+
+    def filter_status(self, queryset, name, value):
+        wanted = set()
+        for part in value.split(","):
+            part = part.strip().lower()
+            if part == "open":
+                wanted.update(OPEN_ORDER_STATUSES)
+            elif part in Order.Status.values:
+                wanted.add(part)
+            elif part:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({"status": [f"unknown status {part!r}; one of open, "
+                                                  f"{', '.join(Order.Status.values)}"]})
+        return queryset.filter(status__in=wanted) if wanted else queryset
+
+    def filter_symbol(self, queryset, name, value):
+        return queryset.filter(symbol=value.strip().upper())
+
+
+class FillFilter(django_filters.FilterSet):
+    symbol = django_filters.CharFilter(method="filter_symbol")
+    side = django_filters.ChoiceFilter(choices=Order.Side.choices)
+    order_id = django_filters.UUIDFilter(field_name="order_id")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Fill
+        fields = ["symbol", "side", "order_id", "since", "until"]
+
+    def filter_symbol(self, queryset, name, value):
+        return queryset.filter(symbol=value.strip().upper())
+
+
+def order_list(*, wallet: Wallet, filters: dict | None = None) -> QuerySet[Order]:
+    qs = Order.objects.filter(wallet=wallet).order_by("-created_at", "-id")
+    return _filtered(OrderFilter, filters, qs)
+
+
+def orders_open(*, wallet: Wallet, symbol: str | None = None) -> QuerySet[Order]:
+    qs = Order.objects.filter(wallet=wallet, status__in=OPEN_ORDER_STATUSES)
+    if symbol:
+        qs = qs.filter(symbol=symbol.strip().upper())
+    return qs.order_by("-created_at", "-id")
+
+
+def fill_list(*, wallet: Wallet, filters: dict | None = None) -> QuerySet[Fill]:
+    qs = Fill.objects.filter(wallet=wallet).select_related("order").order_by("-created_at", "-id")
+    return _filtered(FillFilter, filters, qs)
+
+
+def fills_of(*, order: Order) -> list[Fill]:
+    return list(order.fills.order_by("seq"))
+
+
+def positions_of(*, wallet: Wallet, include_flat: bool = False) -> list[Position]:
+    qs = Position.objects.filter(wallet=wallet)
+    if not include_flat:
+        qs = qs.filter(Q(quantity__gt=0) | ~Q(realized_pnl=0))
+    return list(qs.order_by("symbol"))
+
+
+def _filtered(filterset_cls, filters, qs):
+    if not filters:
+        return qs
+    fs = filterset_cls(data=filters, queryset=qs)
+    if not fs.is_valid():
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError(fs.errors)
+    return fs.qs
+
+
+def recent_orders_count(*, wallet_id, since: datetime) -> int:
+    return Order.objects.filter(wallet_id=wallet_id, created_at__gte=since).count()

@@ -1,0 +1,434 @@
+"""Placing, previewing and cancelling orders; bulk quote ladders; closing positions.
+
+Placing an order, in one short transaction:
+1. lock the wallet's balances (``FOR NO KEY UPDATE``, asset order): every placement of a wallet is serialised here,
+   so the risk chain sees exact counts and balances, and 50 concurrent retries of one client_order_id find the
+   first one's order (the unique constraint (wallet, client_order_id) is the last guard);
+2. gather the risk context and run the engine's risk chain;
+3. insert the order and lock what it may spend through ``wallet_post`` (reason ``order_lock``);
+4. after commit, an order that takes liquidity on arrival is handed to a worker (``fill_order``).
+
+The market read (Redis), the instrument, validation and the engine's preview happen before the transaction: they
+depend on the market, not on the wallet.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.errors import ApplicationError, BusinessRejection, Conflict, NotFound, ValidationFailed
+from common.money import ZERO, quantize_amount, quantize_down, quantize_up
+from trading.engine import fees as engine_fees
+from trading.engine import matching, validation
+from trading.engine import risk as engine_risk
+from trading.engine.types import (
+    EngineRejection,
+    FeeRate,
+    InstrumentSpec,
+    Liquidity,
+    MarketState,
+    OrderIntent,
+    OrderType,
+    Preview,
+    RejectCode,
+    Side,
+    TimeInForce,
+)
+from trading.models import OPEN_ORDER_STATUSES, Balance, LedgerEntry, Order, Position, Wallet
+from trading.selectors_orders import order_get
+from trading.services import market
+from trading.services.fees import wallet_fee_rate
+from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
+from trading.services.settlement import close_orders, sweep_key
+from trading.wallet import Movement, wallet_post
+
+CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
+CONDITIONAL_TYPES = {OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT}
+
+
+# --- errors ---------------------------------------------------------------------------------------------------------
+
+def engine_error(exc: EngineRejection) -> ApplicationError:
+    """An engine refusal as the API's error: 400 for a malformed order, 404 for an unknown pair, else 422."""
+    if exc.code == RejectCode.VALIDATION_ERROR:
+        return ValidationFailed(exc.message, details=exc.details)
+    if exc.code == RejectCode.UNKNOWN_SYMBOL:
+        return NotFound(exc.message, code=str(exc.code), details=exc.details)
+    return BusinessRejection(exc.message, code=str(exc.code), details=exc.details)
+
+
+def _duplicate(order: Order) -> Conflict:
+    return Conflict(f"client_order_id {order.client_order_id!r} was already used for a different order.",
+                    code="DUPLICATE_CLIENT_ORDER_ID",
+                    details={"client_order_id": order.client_order_id, "order_id": str(order.pk)})
+
+
+# --- the pieces of a placement ----------------------------------------------------------------------------------------
+
+def body_hash(intent: OrderIntent, kind: str = "order") -> str:
+    """sha256 of the order as asked (decimals normalised: "1.0" and "1" are the same order)."""
+    def norm(v):
+        if isinstance(v, Decimal):
+            return format(v.normalize(), "f")
+        return None if v is None else str(v)
+
+    body = [kind, intent.symbol, norm(intent.side), norm(intent.type), norm(intent.quantity),
+            norm(intent.quote_quantity), norm(intent.price), norm(intent.trigger_price),
+            norm(intent.time_in_force), bool(intent.post_only), bool(intent.reduce_only)]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An order checked against its pair and the market now, before any wallet state is looked at."""
+
+    intent: OrderIntent  # validated and normalised by the engine
+    spec: InstrumentSpec
+    state: MarketState
+    fee_rate: FeeRate
+    preview: Preview
+    takes_now: bool  # executes on arrival (a worker fills it after commit)
+
+
+@dataclass(frozen=True)
+class Placement:
+    order: Order
+    created: bool  # False: a retry of an earlier client_order_id
+    awaits_execution: bool  # a worker will execute it right after commit
+
+
+def prepare(*, wallet: Wallet, intent: OrderIntent) -> Prepared:
+    spec = market.instrument_spec(intent.symbol)
+    if not market.instrument_is_trading(intent.symbol):
+        raise market.MarketClosed(f"{intent.symbol} is halted: no trading.", details={"symbol": intent.symbol})
+    state = market.market_state(intent.symbol)
+    try:
+        intent = validation.validate_intent(intent, spec, reference_price=state.last_price)
+    except EngineRejection as exc:
+        raise engine_error(exc) from None
+    if intent.type == OrderType.MARKET:
+        takes_now = True
+    elif intent.type == OrderType.LIMIT:
+        takes_now = matching.is_marketable(intent, state)
+    else:
+        takes_now = matching.is_triggered(intent.side, intent.type, intent.trigger_price, state.last_price)
+    if takes_now and state.stale:
+        market.market_state(intent.symbol, require_fresh=True)  # raises MARKET_CLOSED
+    fee_rate = wallet_fee_rate(wallet_id=wallet.pk)
+    preview = matching.preview(intent, state, fee_rate, instrument=spec)
+    return Prepared(intent=intent, spec=spec, state=state, fee_rate=fee_rate, preview=preview, takes_now=takes_now)
+
+
+def lock_requirement(prep: Prepared, balances: dict[str, Balance]) -> tuple[str, Decimal]:
+    """(asset, amount) the order must lock when accepted.
+
+    Resting and conditional orders: the engine's ``order_lock``. Market orders execute a moment later on a worker,
+    so they lock too: sells their base quantity; buys by quote_quantity that amount plus the taker fee; buys by
+    quantity the estimated notional plus ``MARKET_ORDER_MAX_SLIPPAGE_PCT`` plus the taker fee on it. What a fill
+    does not use is released right after it.
+    """
+    intent, pv, spec = prep.intent, prep.preview, prep.spec
+    if intent.type != OrderType.MARKET:
+        return matching.order_lock(intent, prep.fee_rate, instrument=spec)
+    buffer = 1 + Decimal(settings.MARKET_ORDER_MAX_SLIPPAGE_PCT) / 100
+    if intent.side == Side.SELL:
+        if intent.quantity is not None:
+            return spec.base, intent.quantity
+        held = balances[spec.base].available if spec.base in balances else ZERO
+        wanted = quantize_up(pv.quantity * buffer, spec.step_size)
+        return spec.base, max(min(wanted, quantize_down(held, spec.step_size)), pv.quantity)
+    if intent.quote_quantity is not None:
+        notional = intent.quote_quantity
+    else:
+        notional = quantize_amount(pv.notional * buffer)
+    return spec.quote, notional + engine_fees.fee_for(notional, prep.fee_rate, Liquidity.TAKER)
+
+
+def lock_wallet(*, wallet_id, assets) -> dict[str, Balance]:
+    """Lock every balance of the wallet, in asset order, creating ``assets`` if missing (usually one query)."""
+    def select():
+        return {b.asset: b for b in
+                Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id).order_by("asset")}
+
+    rows = select()
+    missing = set(assets) - rows.keys()
+    if missing:
+        Balance.objects.bulk_create([Balance(wallet_id=wallet_id, asset=a) for a in sorted(missing)],
+                                    ignore_conflicts=True)
+        rows = select()
+    return rows
+
+
+def _by_client_id(wallet: Wallet, client_order_id: str) -> Order | None:
+    return Order.objects.filter(wallet=wallet, client_order_id=client_order_id).first()
+
+
+def _replay(existing: Order, digest: str) -> Placement:
+    if existing.body_hash != digest:
+        raise _duplicate(existing)
+    return Placement(order=existing, created=False, awaits_execution=existing.needs_execution)
+
+
+def _is_client_id_conflict(exc: IntegrityError) -> bool:
+    diag = getattr(getattr(exc, "__cause__", None), "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name == CLIENT_ID_CONSTRAINT or CLIENT_ID_CONSTRAINT in str(exc)
+
+
+def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | None, digest: str,
+            balances: dict[str, Balance], now, trips: list, counts: tuple[int, int] | None = None,
+            open_delta: int = 0, recent_delta: int = 0) -> Order:
+    """Risk-check, insert and lock one order. Runs in the caller's transaction with the wallet's balances locked."""
+    intent, pv, spec = prep.intent, prep.preview, prep.spec
+    if pv.reject_code:
+        raise BusinessRejection(pv.reject_message or pv.reject_code, code=pv.reject_code,
+                                details={"symbol": intent.symbol})
+    expires_now = intent.type == OrderType.LIMIT and not prep.takes_now and intent.time_in_force != TimeInForce.GTC
+    lock_asset, lock_amount = lock_requirement(prep, balances)
+    inputs = risk_inputs(agent=agent, wallet=wallet, intent=intent, spec=spec, preview=pv, balances=balances,
+                         balance_required=lock_amount if intent.side == Side.BUY else pv.quantity, now=now,
+                         persist=True, counts=counts, open_orders_delta=open_delta, recent_orders_delta=recent_delta)
+    if inputs.newly_tripped:
+        trips.append((wallet.pk, inputs.valuation.equity))
+    try:
+        engine_risk.enforce(inputs.ctx)
+    except EngineRejection as exc:
+        raise engine_error(exc) from None
+
+    order = Order(
+        wallet=wallet, agent=agent, symbol=intent.symbol, base_asset=spec.base, quote_asset=spec.quote,
+        side=str(intent.side), type=str(intent.type), time_in_force=str(intent.time_in_force),
+        quantity=intent.quantity, quote_quantity=intent.quote_quantity, price=intent.price,
+        trigger_price=intent.trigger_price, post_only=intent.post_only, reduce_only=intent.reduce_only,
+        client_order_id=client_order_id, body_hash=digest, locked_asset=lock_asset,
+        maker_fee_bps=prep.fee_rate.maker_bps, taker_fee_bps=prep.fee_rate.taker_bps,
+        reference_price=prep.state.last_price, created_at=now, updated_at=now,
+    )
+    if expires_now:
+        # An ioc/fok limit that cannot take now: nothing to do, nothing to lock (fok was refused by the preview).
+        order.status, order.closed_at = Order.Status.EXPIRED, now
+        order.status_reason = "time in force: nothing was fillable at once"
+        order.save(force_insert=True)
+        return order
+    if prep.takes_now:
+        order.needs_execution = True
+    elif intent.type == OrderType.LIMIT:
+        order.sweep_price, order.fires = sweep_key(side=order.side, order_type=order.type, price=intent.price)
+    else:
+        order.sweep_price, order.fires = sweep_key(side=order.side, order_type=order.type,
+                                                   price=intent.trigger_price)
+    order.locked_amount = lock_amount
+    order.save(force_insert=True)
+    wallet_post(wallet=wallet, movements=[Movement(lock_asset, available=-lock_amount, locked=lock_amount)],
+                reason=LedgerEntry.Reason.ORDER_LOCK, ref_type="order", ref_id=str(order.pk))
+    if order.needs_execution:
+        order_id = order.pk
+        transaction.on_commit(lambda: _enqueue_execution(order_id))
+    return order
+
+
+def _enqueue_execution(order_id) -> None:
+    from trading.tasks import fill_order
+
+    fill_order.delay(str(order_id))
+
+
+def _record_trips(trips: list, now) -> None:
+    for wallet_id, equity in trips:
+        daily_loss_trip_record(wallet_id=wallet_id, now=now, equity=equity)
+
+
+# --- services -------------------------------------------------------------------------------------------------------
+
+def order_place(*, agent, wallet: Wallet, intent: OrderIntent, client_order_id: str | None = None) -> Placement:
+    """Accept an order (or return the one an earlier request with the same client_order_id made)."""
+    digest = body_hash(intent)
+    if client_order_id:
+        existing = _by_client_id(wallet, client_order_id)
+        if existing is not None:
+            return _replay(existing, digest)
+    prep = prepare(wallet=wallet, intent=intent)
+    now = timezone.now()
+    trips: list = []
+    try:
+        with transaction.atomic():
+            balances = lock_wallet(wallet_id=wallet.pk, assets=(prep.spec.base, prep.spec.quote))
+            if client_order_id:
+                existing = _by_client_id(wallet, client_order_id)
+                if existing is not None:
+                    return _replay(existing, digest)
+            order = _accept(agent=agent, wallet=wallet, prep=prep, client_order_id=client_order_id, digest=digest,
+                            balances=balances, now=now, trips=trips)
+    except IntegrityError as exc:
+        if not client_order_id or not _is_client_id_conflict(exc):
+            raise
+        return _replay(_by_client_id(wallet, client_order_id), digest)
+    finally:
+        _record_trips(trips, now)
+    return Placement(order=order, created=True, awaits_execution=order.needs_execution)
+
+
+def order_preview(*, agent, wallet: Wallet, intent: OrderIntent) -> dict:
+    """What placing the order would do, with the same engine and risk chain, and no side effect at all."""
+    base = {"symbol": intent.symbol, "side": intent.side, "type": intent.type, "quantity": intent.quantity,
+            "notional": None, "est_fee": None, "fee_bps": None, "fee_role": None, "est_price": None,
+            "est_slippage_pct": None, "balance_required": None, "balance_asset": None, "lock_amount": None,
+            "status": None, "checks": []}
+    try:
+        prep = prepare(wallet=wallet, intent=intent)
+    except (BusinessRejection, ValidationFailed) as exc:
+        if isinstance(exc, ValidationFailed):
+            raise
+        return {**base, "approved": False, "reason": exc.message, "reason_code": exc.code}
+    pv, spec = prep.preview, prep.spec
+    balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
+    lock_asset, lock_amount = lock_requirement(prep, balances)
+    now = timezone.now()
+    inputs = risk_inputs(agent=agent, wallet=wallet, intent=prep.intent, spec=spec, preview=pv, balances=balances,
+                         balance_required=lock_amount if prep.intent.side == Side.BUY else pv.quantity, now=now,
+                         persist=False)
+    checks = engine_risk.run_chain(inputs.ctx)
+    failed = next((c for c in checks if not c.passed), None)
+    reason, code = None, None
+    if pv.reject_code:
+        reason, code = pv.reject_message, pv.reject_code
+    elif failed is not None:
+        reason, code = failed.message, failed.code
+    return {**base, "approved": reason is None, "reason": reason, "reason_code": code, "quantity": pv.quantity,
+            "notional": pv.notional, "est_fee": pv.est_fee, "fee_bps": pv.fee_bps, "fee_role": str(pv.fee_role),
+            "est_price": pv.est_price, "est_slippage_pct": f"{pv.est_slippage_pct:f}",
+            "balance_required": pv.balance_required, "balance_asset": pv.balance_asset,
+            "lock_amount": lock_amount if not (prep.intent.type == OrderType.LIMIT and not prep.takes_now
+                                               and prep.intent.time_in_force != TimeInForce.GTC) else ZERO,
+            "status": str(pv.status),
+            "checks": [{"rule": c.rule, "passed": c.passed, "code": c.code, "message": c.message, "limit": c.limit,
+                        "value": c.value} for c in checks]}
+
+
+def order_cancel(*, wallet: Wallet, ref: str) -> Order:
+    """Cancel one open order and release what it holds. Cancelling an already cancelled order returns it."""
+    order = order_get(wallet=wallet, ref=ref)
+    with transaction.atomic():
+        order = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
+        if order.status == Order.Status.CANCELLED:
+            return order
+        if not order.is_open:
+            raise BusinessRejection(f"The order is {order.status}; only open orders can be cancelled.",
+                                    code="ORDER_NOT_OPEN", details={"order_id": str(order.pk),
+                                                                    "status": order.status})
+        lock_wallet(wallet_id=wallet.pk, assets=())
+        close_orders([order], status=Order.Status.CANCELLED, reason="cancelled by the agent")
+    return order
+
+
+def order_cancel_all(*, wallet: Wallet, symbol: str | None = None, reason: str = "cancel-all") -> list[Order]:
+    """The kill switch: cancel every open order of the wallet (of one pair if ``symbol``), release every lock.
+
+    Also what ``agents.services.agent_reset`` calls before retiring a wallet. Locks the orders (id order) first,
+    then the wallet's balances, like every other writer.
+    """
+    with transaction.atomic():
+        qs = Order.objects.select_for_update(no_key=True).filter(wallet=wallet, status__in=OPEN_ORDER_STATUSES)
+        if symbol:
+            qs = qs.filter(symbol=symbol)
+        orders = list(qs.order_by("id"))
+        if not orders:
+            return []
+        lock_wallet(wallet_id=wallet.pk, assets=())
+        close_orders(orders, status=Order.Status.CANCELLED, reason=reason)
+    orders.sort(key=lambda o: o.created_at, reverse=True)
+    return orders
+
+
+def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], cancel_all: bool = True) -> dict:
+    """Atomically replace the wallet's resting orders on ``symbol`` with the ladder ``quotes`` (gtc limits).
+
+    All of the new ladder or none of it: any quote refused (tick size, risk, balance) rolls everything back and the
+    old ladder stays. With ``cancel_all`` the old orders are cancelled in the same transaction, their locks released
+    before the new ones are taken.
+    """
+    intents = [OrderIntent(symbol=symbol, side=q["side"], type=OrderType.LIMIT, quantity=q["quantity"],
+                           price=q["price"], post_only=bool(q.get("post_only"))) for q in quotes]
+    preps = []
+    for i, intent in enumerate(intents):
+        try:
+            preps.append(prepare(wallet=wallet, intent=intent))
+        except ApplicationError as exc:
+            raise _in_quote(exc, i) from None
+    if not preps:
+        market.instrument_spec(symbol)  # an empty ladder on an unknown pair is still a 404
+    now = timezone.now()
+    trips: list = []
+    try:
+        with transaction.atomic():
+            cancelled = []
+            if cancel_all:
+                cancelled = list(Order.objects.select_for_update(no_key=True)
+                                 .filter(wallet=wallet, symbol=symbol, status__in=OPEN_ORDER_STATUSES).order_by("id"))
+            spec_assets = (preps[0].spec.base, preps[0].spec.quote) if preps else ()
+            balances = lock_wallet(wallet_id=wallet.pk, assets=spec_assets)
+            if cancelled:
+                close_orders(cancelled, status=Order.Status.CANCELLED, reason="replaced by a bulk quote update",
+                             now=now)
+                balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
+            counts = order_counts(wallet_id=wallet.pk, now=now) if preps else (0, 0)
+            placed = []
+            for i, (prep, q) in enumerate(zip(preps, quotes)):
+                coid = q.get("client_order_id")
+                if coid and _by_client_id(wallet, coid) is not None:
+                    raise Conflict(f"quotes[{i}]: client_order_id {coid!r} is already used.",
+                                   code="DUPLICATE_CLIENT_ORDER_ID", details={"index": i, "client_order_id": coid})
+                try:
+                    order = _accept(agent=agent, wallet=wallet, prep=prep, client_order_id=coid,
+                                    digest=body_hash(prep.intent, "quote"), balances=balances, now=now, trips=trips,
+                                    counts=counts, open_delta=len(placed), recent_delta=len(placed))
+                except ApplicationError as exc:
+                    raise _in_quote(exc, i) from None
+                placed.append(order)
+                # the next quote's risk context must see this one's lock
+                balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
+    finally:
+        _record_trips(trips, now)
+    return {"symbol": symbol, "cancelled": cancelled, "orders": placed}
+
+
+def _in_quote(exc: ApplicationError, index: int) -> ApplicationError:
+    """The error of quote ``index``, saying which quote it was; the ladder was not applied."""
+    exc.message = f"quotes[{index}]: {exc.message} The ladder was not changed."
+    exc.detail = exc.message
+    exc.details = {**(exc.details or {}), "index": index}
+    return exc
+
+
+def position_close(*, agent, wallet: Wallet, symbol: str, quantity: Decimal | None = None,
+                   client_order_id: str | None = None) -> Placement:
+    """Flatten (or reduce) the position with a reduce-only market sell of what the wallet holds of the base."""
+    spec = market.instrument_spec(symbol)
+    position = Position.objects.filter(wallet=wallet, symbol=symbol).first()
+    held = Balance.objects.filter(wallet=wallet, asset=spec.base).values_list("available", flat=True).first() or ZERO
+    if quantity is None:
+        quantity = quantize_down(held, spec.step_size)
+    if quantity <= 0 or (position is not None and position.quantity <= 0 and held <= 0):
+        raise BusinessRejection(f"There is no {spec.base} position to close.", code="NO_POSITION",
+                                details={"symbol": symbol, "available": str(held)})
+    intent = OrderIntent(symbol=symbol, side=Side.SELL, type=OrderType.MARKET, quantity=quantity,
+                         time_in_force=TimeInForce.IOC, reduce_only=True)
+    return order_place(agent=agent, wallet=wallet, intent=intent, client_order_id=client_order_id)
+
+
+def order_awaits_execution(*, order_id) -> bool:
+    return Order.objects.filter(pk=order_id, needs_execution=True).exists()
+
+
+def intent_of(order: Order, **changes) -> OrderIntent:
+    """The engine's view of a stored order."""
+    intent = OrderIntent(symbol=order.symbol, side=Side(order.side), type=OrderType(order.type),
+                         quantity=order.quantity, quote_quantity=order.quote_quantity, price=order.price,
+                         trigger_price=order.trigger_price, time_in_force=TimeInForce(order.time_in_force),
+                         post_only=order.post_only, reduce_only=order.reduce_only)
+    return replace(intent, **changes) if changes else intent

@@ -1,0 +1,142 @@
+"""The Django side of the risk chain: gather a ``RiskContext`` from the database; the rules are the engine's.
+
+``trading.engine.risk`` judges; this module only measures (balances, equity at mark, open orders, orders in the last
+minute, equity at 00:00 UTC) and remembers that the daily loss breaker tripped, which must outlive the refused
+order's rolled-back transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.money import ZERO, quantize_amount
+from trading.engine import risk as engine_risk
+from trading.engine.limits import RiskLimits
+from trading.engine.types import InstrumentSpec, OrderIntent, Preview, RiskContext
+from trading.models import OPEN_ORDER_STATUSES, DailyEquityAnchor, EquitySnapshot, Order, Wallet
+from trading.services.market import last_prices
+
+
+@dataclass(frozen=True)
+class Valuation:
+    cash: Decimal  # quote asset, available + locked
+    positions_value: Decimal  # other assets at their last price
+    equity: Decimal
+    prices: dict[str, Decimal]  # symbol -> last price used
+    unpriced: tuple[str, ...] = ()
+
+
+def wallet_valuation(*, balances, quote: str | None = None, prices: dict | None = None) -> Valuation:
+    """Value ``balances`` ({asset: obj with available/locked}) in the quote asset at last prices."""
+    quote = quote or settings.QUOTE_ASSET
+    held = [a for a, b in balances.items() if a != quote and (b.available + b.locked) > 0]
+    symbols = [f"{a}{quote}" for a in held]
+    if prices is None:
+        prices = last_prices(symbols)
+    cash = ZERO
+    value = ZERO
+    unpriced = []
+    for asset, b in balances.items():
+        total = b.available + b.locked
+        if asset == quote:
+            cash += total
+        elif total > 0:
+            price = prices.get(f"{asset}{quote}")
+            if price is None:
+                unpriced.append(asset)
+            else:
+                value += total * price
+    return Valuation(cash=cash, positions_value=value, equity=cash + value, prices=prices, unpriced=tuple(unpriced))
+
+
+def order_counts(*, wallet_id, now: datetime) -> tuple[int, int]:
+    """(open orders, orders placed in the last 60 s) of the wallet: two index scans, one round trip."""
+    table = Order._meta.db_table
+    placeholders = ", ".join(["%s"] * len(OPEN_ORDER_STATUSES))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT (SELECT count(*) FROM {table} WHERE wallet_id = %s AND status IN ({placeholders})),"
+            f"       (SELECT count(*) FROM {table} WHERE wallet_id = %s AND created_at >= %s)",
+            [wallet_id, *OPEN_ORDER_STATUSES, wallet_id, now - timedelta(seconds=60)],
+        )
+        open_count, recent = cur.fetchone()
+    return open_count, recent
+
+
+def utc_day_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(dt_timezone.utc).date(), time.min, tzinfo=dt_timezone.utc)
+
+
+def day_start_equity(*, wallet: Wallet, equity_now: Decimal, now: datetime, persist: bool) -> tuple[Decimal, bool]:
+    """(equity at 00:00 UTC today, breaker already tripped today). The first time a day is asked for, its anchor
+    is the wallet's opening balance if it opened today, else the last equity snapshot before midnight, else the
+    equity now; ``persist`` stores it (not from a preview, which has no side effects)."""
+    day = now.astimezone(dt_timezone.utc).date()
+    anchor = DailyEquityAnchor.objects.filter(wallet=wallet, day=day).only("equity", "tripped_at").first()
+    if anchor is not None:
+        return anchor.equity, anchor.tripped_at is not None
+    midnight = utc_day_start(now)
+    if wallet.created_at >= midnight:
+        equity = wallet.starting_balance
+    else:
+        snap = (EquitySnapshot.objects.filter(wallet=wallet, ts__lt=midnight, ts__gte=midnight - timedelta(days=1))
+                .order_by("-ts").values_list("equity", flat=True).first())
+        equity = snap if snap is not None else equity_now
+    if persist:
+        DailyEquityAnchor.objects.get_or_create(wallet=wallet, day=day, defaults={"equity": equity})
+    return equity, False
+
+
+def daily_loss_trip_record(*, wallet_id, now: datetime, equity: Decimal) -> None:
+    """Remember that the breaker tripped today, in its own transaction (the refused order's one rolled back)."""
+    day = now.astimezone(dt_timezone.utc).date()
+    with transaction.atomic():
+        anchor, _ = DailyEquityAnchor.objects.get_or_create(wallet_id=wallet_id, day=day,
+                                                            defaults={"equity": equity, "tripped_at": now})
+        if anchor.tripped_at is None:
+            DailyEquityAnchor.objects.filter(pk=anchor.pk, tripped_at__isnull=True).update(tripped_at=now)
+
+
+def agent_limits(agent) -> RiskLimits:
+    return RiskLimits().merged(agent.risk_config or {})
+
+
+@dataclass(frozen=True)
+class RiskInputs:
+    ctx: RiskContext
+    valuation: Valuation
+    newly_tripped: bool  # the daily loss breaker trips with this order (record it)
+
+
+def risk_inputs(*, agent, wallet: Wallet, intent: OrderIntent, spec: InstrumentSpec, preview: Preview, balances,
+                balance_required: Decimal, now: datetime, persist: bool, open_orders_delta: int = 0,
+                recent_orders_delta: int = 0, counts: tuple[int, int] | None = None) -> RiskInputs:
+    """The context of one order. ``balances``: {asset: Balance} of the whole wallet (locked by the caller when
+    placing). ``*_delta`` adjust the counts for orders placed/cancelled earlier in the same transaction (bulk)."""
+    valuation = wallet_valuation(balances=balances, quote=spec.quote)
+    if counts is None:
+        counts = order_counts(wallet_id=wallet.pk, now=now)
+    open_orders, recent = counts
+    day_equity, tripped = day_start_equity(wallet=wallet, equity_now=valuation.equity, now=now, persist=persist)
+    base = balances.get(spec.base)
+    quote = balances.get(spec.quote)
+    notional = preview.notional
+    if not notional and intent.quantity is not None and intent.price is not None:
+        # an ioc limit that cannot fill now: the engine's preview notional is what executes (nothing); the risk
+        # chain judges the order's size
+        notional = quantize_amount(intent.quantity * intent.price)
+    ctx = RiskContext(
+        limits=agent_limits(agent), side=intent.side, quantity=preview.quantity, price=preview.est_price,
+        notional=notional, fee=preview.est_fee, balance_required=balance_required,
+        available_quote=quote.available if quote else ZERO, available_base=base.available if base else ZERO,
+        position_quantity=(base.available + base.locked) if base else ZERO, equity=valuation.equity,
+        starting_balance=wallet.starting_balance, day_start_equity=day_equity, quote_asset=spec.quote,
+        base_asset=spec.base, agent_status=agent.status, open_orders=open_orders + open_orders_delta,
+        orders_last_minute=recent + recent_orders_delta, daily_loss_tripped=tripped,
+        adds_open_order=preview.rests, reduce_only=intent.reduce_only,
+    )
+    return RiskInputs(ctx=ctx, valuation=valuation, newly_tripped=engine_risk.daily_loss_breached(ctx) and not tripped)
