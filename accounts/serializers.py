@@ -4,6 +4,7 @@ Views list the errors they can answer with ``error_responses(400, 401, ...)`` so
 documents every status code a client can receive.
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -12,6 +13,7 @@ _DESCRIPTIONS = {
     401: "AUTHENTICATION_FAILED: missing, invalid, expired or revoked credentials.",
     403: "PERMISSION_DENIED / KEY_SCOPE / IP_NOT_ALLOWED.",
     404: "NOT_FOUND (also for another account's or agent's objects).",
+    406: "NOT_ACCEPTABLE: this endpoint cannot answer in the media type of the Accept header.",
     409: "Conflict with the current state (e.g. EMAIL_TAKEN).",
     413: "PAYLOAD_TOO_LARGE: the body is over the upload limit.",
     415: "UNSUPPORTED_MEDIA_TYPE: send application/json.",
@@ -22,9 +24,22 @@ _DESCRIPTIONS = {
 
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers, booleans and the like instead of turning them into text (``42`` is not a
-    name; it is a client bug worth reporting)."""
+    name; it is a client bug worth reporting).
+
+    It also documents, as a ``pattern``, what DRF refuses anyway (NUL characters; whitespace-only text when blank
+    is not allowed), so that the OpenAPI schema calls valid only what the API accepts.
+    """
 
     default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # (DRF returns "" before validators run when blank is allowed; the schema says "pattern, or empty".)
+        if self.trim_whitespace and not self.allow_blank:
+            regex, message = r"^[^\x00]*[^\x00\s][^\x00]*$", "Must contain a non-space character."
+        else:
+            regex, message = r"^[^\x00]+$", "Null characters are not allowed."
+        self.validators.append(RegexValidator(regex, message))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

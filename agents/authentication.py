@@ -20,6 +20,7 @@ from common import keys
 from common.crypto import decrypt
 from common.errors import AuthenticationFailed, PermissionDenied
 from common.ratelimit import client_ip
+from common.rowloader import RowLoader
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +112,17 @@ def _record_use(key: AgentKey, ip: str) -> None:
     AgentKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
 
 
+# AgentKey.objects.select_related("agent", "agent__account").filter(lookup=...), with its SQL compiled once:
+# this runs on every agent request, and compiling the ORM query cost more than running it (bench/auth_read.py).
+_KEYS_WITH_AGENT = RowLoader(AgentKey, "agent", "agent__account")
+
+
 def resolve_key(plaintext: str) -> AgentKey:
     """The live key row for ``plaintext`` (with its agent and account), or AuthenticationFailed."""
     lookup = keys.lookup_of(plaintext)
     if lookup is None:
         raise AuthenticationFailed("Invalid API key.")
-    candidates = AgentKey.objects.select_related("agent", "agent__account").filter(lookup=lookup)
+    candidates = _KEYS_WITH_AGENT.fetch("lookup", lookup)
     key = next((k for k in candidates if keys.digest_matches(plaintext, k.key_hash)), None)
     if key is None or key.revoked_at is not None:
         raise AuthenticationFailed("Invalid API key.")

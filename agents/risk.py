@@ -2,38 +2,78 @@
 
 ``Agent.risk_config`` holds only the limits the owner overrides, JSON-ready: decimals as normalized strings
 (``"25"``, ``"12.5"``), integers as integers. The effective profile is ``RiskLimits().merged(agent.risk_config)``.
+
+Each rule's accepted input is exactly what its OpenAPI schema says (``input_schema``): a decimal string matching
+``pattern`` (which encodes the range and the places), or a JSON integer within the bounds. One definition serves
+validation and documentation, so the two cannot drift apart.
 """
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from common.errors import ValidationFailed
 from trading.engine.limits import RiskLimits
 
 
+def decimal_pattern(*, maximum: int, places: int, allow_zero: bool) -> str:
+    """A regex for decimal strings in [0, maximum] (or (0, maximum]) with at most ``places`` decimals.
+
+    ``maximum`` is a power of ten. No sign, no exponent, no leading zeros: ``"25"``, ``"0.5"``, ``"100.00"``.
+    """
+    digits = len(str(maximum)) - 1
+    top = rf"{maximum}(?:\.0{{1,{places}}})?"
+    middle = rf"[1-9][0-9]{{0,{digits - 1}}}(?:\.[0-9]{{1,{places}}})?"
+    if allow_zero:
+        small = rf"0(?:\.[0-9]{{1,{places}}})?"
+    else:  # 0.x with at least one non-zero digit among the first ``places``
+        small = r"0\.(?:" + "|".join(rf"0{{{k}}}[1-9][0-9]{{0,{places - 1 - k}}}" for k in range(places)) + ")"
+    return rf"^(?:{top}|{middle}|{small})$"
+
+
 @dataclass(frozen=True)
 class Rule:
     kind: type  # Decimal or int
-    minimum: Decimal
-    maximum: Decimal
-    exclusive_minimum: bool = False
-    places: int = 8  # decimals only: most places accepted
+    minimum: int  # integers: the smallest allowed; decimals: 0 (allowed or not per ``allow_zero``)
+    maximum: int
+    allow_zero: bool = True
+    places: int = 0  # decimals only
     help: str = ""
 
+    @property
+    def pattern(self) -> str:
+        return decimal_pattern(maximum=self.maximum, places=self.places, allow_zero=self.allow_zero)
 
-_PCT = dict(kind=Decimal, minimum=Decimal(0), maximum=Decimal(100), exclusive_minimum=True, places=4)
+    @property
+    def int_minimum(self) -> int:
+        """The smallest JSON integer accepted."""
+        return self.minimum if self.kind is int else (0 if self.allow_zero else 1)
+
+    def input_schema(self) -> dict:
+        integer = {"type": "integer", "minimum": self.int_minimum, "maximum": self.maximum}
+        if self.kind is int:
+            return {**integer, "description": self.help}
+        text = {"type": "string", "format": "decimal", "pattern": self.pattern, "example": str(self.maximum // 4)}
+        return {"oneOf": [text, integer], "description": self.help}
+
+    def output_schema(self) -> dict:
+        if self.kind is int:
+            return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum, "description": self.help}
+        return {"type": "string", "format": "decimal", "pattern": self.pattern, "description": self.help}
+
+
+def _pct(help_text: str) -> Rule:
+    return Rule(kind=Decimal, minimum=0, maximum=100, allow_zero=False, places=4, help=help_text)
+
 
 RULES: dict[str, Rule] = {
-    "max_order_size_pct": Rule(**_PCT, help="% of available USDT one order may use, in (0, 100]."),
-    "max_position_size_pct": Rule(**_PCT, help="% of equity one position may reach, in (0, 100]."),
-    "daily_loss_limit_pct": Rule(**_PCT, help="% of starting balance lost since 00:00 UTC that stops trading, "
-                                              "in (0, 100]."),
-    "max_open_orders": Rule(kind=int, minimum=Decimal(1), maximum=Decimal(1000),
-                            help="Resting orders at once, 1..1000."),
-    "min_order_size_usd": Rule(kind=Decimal, minimum=Decimal(0), maximum=Decimal(1_000_000), places=8,
+    "max_order_size_pct": _pct("% of available USDT one order may use, in (0, 100]."),
+    "max_position_size_pct": _pct("% of equity one position may reach, in (0, 100]."),
+    "daily_loss_limit_pct": _pct("% of starting balance lost since 00:00 UTC that stops new orders, in (0, 100]."),
+    "max_open_orders": Rule(kind=int, minimum=1, maximum=1000, help="Resting orders at once, 1..1000."),
+    "min_order_size_usd": Rule(kind=Decimal, minimum=0, maximum=1_000_000, places=8,
                                help="Smallest order notional in USDT, 0..1000000."),
-    "order_rate_limit": Rule(kind=int, minimum=Decimal(1), maximum=Decimal(10_000),
-                             help="Orders per minute, 1..10000."),
+    "order_rate_limit": Rule(kind=int, minimum=1, maximum=10_000, help="Orders per minute, 1..10000."),
 }
 assert set(RULES) == set(RiskLimits.field_names()), "every RiskLimits field needs a validation rule"
 
@@ -43,31 +83,32 @@ def plain_decimal(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _clean_value(field: str, value, rule: Rule):
-    """One override value -> its stored form, or a message saying what is wrong."""
-    if isinstance(value, bool) or isinstance(value, float):
-        return None, ("Send decimals as strings (e.g. \"25\"), not floats." if rule.kind is Decimal
-                      else "Must be an integer.")
+def _as_integer(value) -> int | None:
+    """A JSON integer (JSON Schema counts ``5.0`` as one too), never a boolean."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _clean_value(value, rule: Rule):
+    """One override value -> (its stored form, None) or (None, what is wrong)."""
+    integer = _as_integer(value)
+    if integer is not None:
+        if not rule.int_minimum <= integer <= rule.maximum:
+            return None, f"Must be between {rule.int_minimum} and {rule.maximum}."
+        return (integer if rule.kind is int else str(integer)), None
     if rule.kind is int:
-        if not isinstance(value, int):
-            return None, "Must be an integer."
-        number = Decimal(value)
-    else:
-        if not isinstance(value, (str, int, Decimal)) or (isinstance(value, str) and len(value) > 40):
-            return None, "Must be a decimal number written as a string, e.g. \"25\"."
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            return None, "Must be a decimal number written as a string, e.g. \"25\"."
-        if not number.is_finite():
-            return None, "Must be a finite number."
-        if number.as_tuple().exponent < -rule.places:
-            return None, f"At most {rule.places} decimal places."
-    low_ok = number > rule.minimum if rule.exclusive_minimum else number >= rule.minimum
-    if not low_ok or number > rule.maximum:
-        low = "(" if rule.exclusive_minimum else "["
-        return None, f"Must be in {low}{plain_decimal(rule.minimum)}, {plain_decimal(rule.maximum)}]."
-    return (int(number) if rule.kind is int else plain_decimal(number)), None
+        return None, "Must be an integer."
+    # re.search, as JSON Schema validators apply "pattern": what the schema calls valid, this accepts.
+    if not isinstance(value, str) or len(value) > 40 or not re.search(rule.pattern, value):
+        low = "[0" if rule.allow_zero else "(0"
+        return None, (f"Must be a decimal string in {low}, {rule.maximum}] with at most {rule.places} decimal "
+                      f"places, e.g. \"{rule.maximum // 4}\" (JSON floats are not exact, so not accepted).")
+    return plain_decimal(Decimal(value.strip())), None
 
 
 def risk_changes_clean(changes) -> dict:
@@ -88,7 +129,7 @@ def risk_changes_clean(changes) -> dict:
         if value is None:
             cleaned[field] = None
             continue
-        value, problem = _clean_value(field, value, rule)
+        value, problem = _clean_value(value, rule)
         if problem:
             errors[field] = [problem]
         else:

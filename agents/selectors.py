@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from agents.models import Agent, AgentKey
 from agents.risk import RULES, effective_limits
 from common.errors import NotFound
 from common.money import ZERO, quantize_amount
 from trading.engine.limits import RiskLimits
-from trading.models import Balance, Wallet
+from trading.models import OPEN_ORDER_STATUSES, Balance, Fill, Order, Wallet
 from trading.selectors import last_prices
 
 logger = logging.getLogger(__name__)
@@ -108,12 +108,14 @@ def _last_prices(assets: set[str]) -> dict[str, Decimal]:
 
 
 def _trading_counts(wallet_ids: list) -> dict:
-    """``{wallet_id: (trade_count, open_orders)}`` of each wallet.
-
-    The one place to extend when the trading app has orders and fills: count fills and open orders per wallet
-    in two grouped queries. Until then, every wallet has traded nothing.
-    """
-    return {wallet_id: (0, 0) for wallet_id in wallet_ids}
+    """``{wallet_id: (trade_count, open_orders)}``: fills and open orders of each wallet, two grouped queries."""
+    if not wallet_ids:
+        return {}
+    fills = dict(Fill.objects.filter(wallet_id__in=wallet_ids).values("wallet_id").annotate(n=Count("id"))
+                 .values_list("wallet_id", "n"))
+    open_orders = dict(Order.objects.filter(wallet_id__in=wallet_ids, status__in=OPEN_ORDER_STATUSES)
+                       .values("wallet_id").annotate(n=Count("id")).values_list("wallet_id", "n"))
+    return {w: (fills.get(w, 0), open_orders.get(w, 0)) for w in wallet_ids}
 
 
 def wallet_equity(*, balances: list[Balance], prices: dict[str, Decimal]) -> tuple[Decimal, list[str]]:
@@ -131,7 +133,8 @@ def wallet_equity(*, balances: list[Balance], prices: dict[str, Decimal]) -> tup
 
 
 def agent_overview(*, account, include_archived: bool = False) -> list[AgentSummary]:
-    """Each agent's current-epoch equity, PnL, ROI, trade count and open orders: three queries in all."""
+    """Each agent's current-epoch equity, PnL, ROI, trade count (fills) and open orders: five queries in all (and
+    one price read when non-quote assets are held)."""
     current = Wallet.objects.filter(kind=Wallet.Kind.MAIN, retired_at__isnull=True).prefetch_related(
         Prefetch("balances", queryset=Balance.objects.order_by("asset")))
     agents = list(agent_list(account=account, include_archived=include_archived)

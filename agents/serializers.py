@@ -1,54 +1,67 @@
 """Shapes shared by several agent views (each view still nests its own Input/OutputSerializer)."""
 
+import re
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from agents.risk import RULES, plain_decimal, risk_changes_clean
+from agents.risk import RULES, decimal_pattern, plain_decimal, risk_changes_clean
 from agents.services import MAX_STARTING_BALANCE
 from common.errors import ValidationFailed
 from common.fields import DecimalString
 
+_BALANCE_PATTERN = decimal_pattern(maximum=int(MAX_STARTING_BALANCE), places=8, allow_zero=False)
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "10000.00",
-                      "pattern": r"^[0-9]{1,10}(\.[0-9]{1,8})?$",
-                      "description": "USDT, a decimal string greater than 0 and at most 1000000000."})
+
 class StartingBalanceField(DecimalString):
+    """USDT in (0, 1000000000] with at most 8 places: a decimal string, or a JSON integer.
+
+    Strings must match the documented pattern exactly (no exponent, sign or padding), so that what the schema
+    calls valid is what the API accepts.
+    """
+
     def __init__(self, **kwargs):
         super().__init__(positive=True, max_value=MAX_STARTING_BALANCE, input_places=8, **kwargs)
 
-
-def _risk_value_schema(name: str, nullable: bool) -> dict:
-    rule = RULES[name]
-    if rule.kind is int:
-        schema = {"type": "integer", "minimum": int(rule.minimum), "maximum": int(rule.maximum)}
-    else:
-        schema = {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,7}(\.[0-9]{1,%d})?$" % rule.places,
-                  "example": "25"}
-    schema["description"] = rule.help
-    if nullable:
-        schema["nullable"] = True
-    return schema
+    def to_internal_value(self, data) -> Decimal:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)  # JSON Schema's "integer" includes 5.0
+        if isinstance(data, str) and (len(data) > 64 or not re.search(_BALANCE_PATTERN, data)):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip() if isinstance(data, str) else data)
 
 
-class _RiskFields(serializers.Serializer):
-    """Documents every risk field; the values are checked by ``agents.risk`` (one set of rules for all callers)."""
+class StartingBalanceFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = StartingBalanceField
 
-    NULLABLE = False
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "response":
+            return {"type": "string", "format": "decimal", "example": "10000.00000000"}
+        return {"oneOf": [{"type": "string", "format": "decimal", "pattern": _BALANCE_PATTERN,
+                           "example": "10000.00"},
+                          {"type": "integer", "minimum": 1, "maximum": int(MAX_STARTING_BALANCE)}],
+                "description": "USDT, greater than 0 and at most 1000000000, at most 8 decimal places."}
 
-    def get_fields(self):
-        fields = {}
-        for name in RULES:
-            field = serializers.JSONField(required=False, allow_null=self.NULLABLE)
-            fields[name] = extend_schema_field(_risk_value_schema(name, self.NULLABLE))(field)
-        return fields
+
+def _risk_object(*, nullable: bool, direction: str, all_required: bool = False) -> dict:
+    properties = {}
+    for name, rule in RULES.items():
+        schema = rule.input_schema() if direction == "request" else rule.output_schema()
+        if nullable:
+            schema = {**schema, "nullable": True}
+        properties[name] = schema
+    out = {"type": "object", "properties": properties, "additionalProperties": False}
+    if all_required:
+        out["required"] = list(RULES)
+    return out
 
 
-class RiskChangesSerializer(_RiskFields):
-    """Overrides to set (a value) or remove (``null``); fields not sent are left as they are. Unknown fields -> 400."""
+class RiskChangesSerializer(serializers.Serializer):
+    """Overrides to set (a value) or remove (``null``); fields not sent are left as they are. Unknown fields -> 400.
 
-    NULLABLE = True
+    Values are checked by ``agents.risk`` (one set of rules for every caller, and the source of this schema).
+    """
 
     class Meta:
         ref_name = "RiskConfigChanges"
@@ -60,7 +73,7 @@ class RiskChangesSerializer(_RiskFields):
             raise serializers.ValidationError(exc.details.get("fields") or exc.message) from None
 
 
-class RiskOverridesSerializer(_RiskFields):
+class RiskOverridesSerializer(serializers.Serializer):
     """The limits this agent overrides (decimals as strings); the others are at their defaults."""
 
     class Meta:
@@ -70,17 +83,11 @@ class RiskOverridesSerializer(_RiskFields):
         return {k: v for k, v in (instance or {}).items() if k in RULES}
 
 
-class RiskLimitsSerializer(_RiskFields):
+class RiskLimitsSerializer(serializers.Serializer):
     """A full set of limits."""
 
     class Meta:
         ref_name = "RiskLimits"
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for field in fields.values():
-            field.required = True
-        return fields
 
     def to_representation(self, limits):
         out = {}
@@ -88,6 +95,32 @@ class RiskLimitsSerializer(_RiskFields):
             value = getattr(limits, name)
             out[name] = plain_decimal(value) if isinstance(value, Decimal) else int(value)
         return out
+
+
+class _RiskSchema(OpenApiSerializerExtension):
+    def get_name(self, auto_schema, direction):
+        return self.target.Meta.ref_name
+
+
+class RiskChangesSchema(_RiskSchema):
+    target_class = RiskChangesSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        return _risk_object(nullable=True, direction="request")
+
+
+class RiskOverridesSchema(_RiskSchema):
+    target_class = RiskOverridesSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        return _risk_object(nullable=False, direction="response")
+
+
+class RiskLimitsSchema(_RiskSchema):
+    target_class = RiskLimitsSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        return _risk_object(nullable=False, direction="response", all_required=True)
 
 
 class AgentOutputSerializer(serializers.Serializer):

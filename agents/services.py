@@ -16,6 +16,7 @@ from common import keys
 from common.crypto import encrypt
 from common.errors import BusinessRejection, Conflict, ValidationFailed
 from trading.models import LedgerEntry, Wallet
+from trading.services import order_cancel_all
 from trading.wallet import wallet_open
 
 MAX_STARTING_BALANCE = Decimal("1000000000")
@@ -232,10 +233,12 @@ def agent_reset(*, agent: Agent, starting_balance: Decimal | None = None) -> Age
     _refuse_archived(agent)
     if starting_balance is not None:
         agent.starting_balance = _check_starting_balance(starting_balance)
-    # Trading: cancel the open orders of the retiring wallet here (releasing their locked funds), before it is
-    # retired, so that nothing keeps resting on a wallet the agent no longer trades from.
-    Wallet.objects.filter(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True).update(
-        retired_at=timezone.now())
+    retiring = Wallet.objects.filter(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True).first()
+    if retiring is not None:
+        # Nothing keeps resting on a wallet the agent no longer trades from: its open orders are cancelled and
+        # their locked funds released (in the old wallet, whose ledger still balances on its own).
+        order_cancel_all(wallet=retiring, reason="agent reset")
+        Wallet.objects.filter(pk=retiring.pk).update(retired_at=timezone.now())
     agent.reset_epoch += 1
     agent.save(update_fields=["starting_balance", "reset_epoch", "updated_at"])
     wallet_open(agent=agent, starting_balance=agent.starting_balance, epoch=agent.reset_epoch,

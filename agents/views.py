@@ -6,6 +6,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -68,9 +69,21 @@ def _parse(serializer_class, request, **kwargs):
     return data.validated_data
 
 
+class StrictQueryBoolean(serializers.BooleanField):
+    """``true`` or ``false``, as OpenAPI serializes a boolean query parameter; anything else (even empty) is a 400;
+    absent means the default."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)  # not DRF's HTML-form rules ("" or absent = False)
+
+    def to_internal_value(self, data):
+        if data in ("true", "false"):
+            return data == "true"
+        self.fail("invalid", input=str(data)[:20])
+
+
 class _IncludeArchived(serializers.Serializer):
-    include_archived = serializers.BooleanField(default=False, required=False,
-                                                help_text="Also list archived agents.")
+    include_archived = StrictQueryBoolean(default=False, required=False, help_text="Also list archived agents.")
 
 
 class AgentListCreateView(OwnerView):
@@ -109,8 +122,8 @@ class AgentOverviewView(OwnerView):
         equity = DecimalString(help_text="USDT; assets without a price count as 0 (see unpriced_assets).")
         pnl = serializers.SerializerMethodField()
         roi_pct = serializers.SerializerMethodField()
-        trade_count = serializers.IntegerField()
-        open_orders = serializers.IntegerField()
+        trade_count = serializers.IntegerField(help_text="Fills of the current epoch.")
+        open_orders = serializers.IntegerField(help_text="Resting or untriggered orders.")
         unpriced_assets = serializers.ListField(child=serializers.CharField())
 
         class Meta:
@@ -288,15 +301,15 @@ class MarkdownRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, str):
             return data.encode(self.charset)
-        return json.dumps(data).encode(self.charset)  # only reached if an error escaped the JSON switch below
+        return json.dumps(data).encode(self.charset)  # not reached: errors are rendered as JSON (see the view)
 
 
 class AgentSkillView(OwnerView):
-    renderer_classes = [MarkdownRenderer, JSONRenderer]
+    renderer_classes = [MarkdownRenderer]  # errors are switched to JSON below
 
     @extend_schema(tags=[TAG], summary="A Markdown brief for an LLM agent: endpoints, limits, examples",
                    responses={(200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR),
-                              **error_responses(401, 404)})
+                              **error_responses(401, 404, 406)})
     def get(self, request, agent_id):
         agent = self.agent(agent_id)
         key = agent_primary_key(agent=agent)
@@ -315,7 +328,7 @@ class AgentSkillView(OwnerView):
                         headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
     def handle_exception(self, exc):
-        # Errors are JSON envelopes whatever the client accepted.
+        # Errors are JSON envelopes whatever the client accepted (406 included).
         self.request.accepted_renderer = JSONRenderer()
         self.request.accepted_media_type = "application/json"
         return super().handle_exception(exc)

@@ -76,11 +76,17 @@ class TickerSnapshot:
     stale: bool = False
 
 
-# --- instruments -------------------------------------------------------------------------------------------------------
+# --- instruments ------------------------------------------------------------------------------------------------------
 _lock = threading.Lock()
 _instruments: dict[str, InstrumentInfo] = {}
 _loaded_at = 0.0
 _MISS_RELOAD_SECONDS = 1.0  # an unknown symbol reloads the cache at most this often (garbage symbols stay cheap)
+
+
+def _trim(value: Decimal) -> Decimal:
+    """0.010000000000 (the column's 12 places) -> 0.01, but 100 stays 100 (not 1E+2)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
 
 
 def _load_instruments() -> None:
@@ -89,9 +95,9 @@ def _load_instruments() -> None:
 
     rows = InstrumentModel.objects.values_list("symbol", "base", "quote", "tick_size", "step_size", "min_qty",
                                                "min_notional", "status")
-    _instruments = {r[0]: InstrumentInfo(symbol=r[0], base=r[1], quote=r[2], tick_size=r[3].normalize(),
-                                     step_size=r[4].normalize(), min_qty=r[5].normalize(),
-                                     min_notional=r[6].normalize(), status=r[7]) for r in rows}
+    _instruments = {r[0]: InstrumentInfo(symbol=r[0], base=r[1], quote=r[2], tick_size=_trim(r[3]),
+                                         step_size=_trim(r[4]), min_qty=_trim(r[5]), min_notional=_trim(r[6]),
+                                         status=r[7]) for r in rows}
     _loaded_at = time.monotonic()
 
 
@@ -127,7 +133,7 @@ def list_instruments(*, trading_only: bool = False) -> list[InstrumentInfo]:
     return [i for i in items if i.is_trading] if trading_only else items
 
 
-# --- freshness ---------------------------------------------------------------------------------------------------------
+# --- freshness --------------------------------------------------------------------------------------------------------
 def age_seconds(source: str, ts: float, received_at: float, now: float | None = None) -> float:
     now = time.time() if now is None else now
     return now - (ts if source in SOURCE_TS_SOURCES else received_at)
@@ -137,7 +143,7 @@ def _stale(source: str, ts: float, received_at: float, now: float | None = None)
     return age_seconds(source, ts, received_at, now) > settings.FEED_STALE_SECONDS
 
 
-# --- reading the pair hash -------------------------------------------------------------------------------------------
+# --- reading the pair hash --------------------------------------------------------------------------------------------
 _PRICE_FIELDS = (keys.F_PRICE, keys.F_TS, keys.F_SOURCE, keys.F_RECEIVED)
 
 
@@ -191,7 +197,7 @@ def _snapshot(symbol: str, raw: dict, now: float | None = None) -> PriceSnapshot
                          received_at=_utc(rx), stale=_stale(source, ts, rx, now))
 
 
-# --- the read API ------------------------------------------------------------------------------------------------------
+# --- the read API -----------------------------------------------------------------------------------------------------
 def get_price_or_none(symbol: str) -> PriceSnapshot | None:
     get_instrument(symbol)
     raw = _read(symbol, _PRICE_FIELDS)

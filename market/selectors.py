@@ -31,7 +31,7 @@ def instrument_symbols() -> list[str]:
     return [i.symbol for i in list_instruments(trading_only=True)]
 
 
-# --- candles -----------------------------------------------------------------------------------------------------------
+# --- candles ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Bar:
     open_time: datetime
@@ -128,7 +128,7 @@ def _bar(b: dict, span: timedelta) -> Bar:
     return Bar(b["t"], b["t"] + span - timedelta(milliseconds=1), b["o"], b["h"], b["l"], b["c"], b["v"], b["n"])
 
 
-# --- freshness ---------------------------------------------------------------------------------------------------------
+# --- freshness --------------------------------------------------------------------------------------------------------
 def feed_status() -> dict[str, dict]:
     """Each trading pair's freshness, for /health: ``{symbol: {source, price, ts, received_at, age_seconds, stale,
     stale_after_seconds}}``. A pair the feed never wrote has ``source``/``price`` None and is stale."""
@@ -164,7 +164,7 @@ def feed_info() -> dict:
             "heartbeat_age_seconds": round(age, 3), "ticks": int(raw.get("ticks") or 0)}
 
 
-# --- fees --------------------------------------------------------------------------------------------------------------
+# --- fees -------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FeeTierRow:
     tier: int

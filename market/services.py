@@ -1,6 +1,7 @@
 """Writes of the market app: instruments (defaults, sync from an exchange) and the candle store (imports)."""
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,9 +19,10 @@ from market.prices import instruments_cache_clear
 logger = logging.getLogger(__name__)
 
 FILTER_FIELDS = ("tick_size", "step_size", "min_qty", "min_notional")
+SYMBOL_RE = re.compile(r"[A-Z0-9]{2,32}")
 
 
-# --- instruments -------------------------------------------------------------------------------------------------------
+# --- instruments ------------------------------------------------------------------------------------------------------
 def default_pairs() -> list[dict]:
     """The configured default pairs (``MARKET_DEFAULT_PAIRS`` restricted to ``MARKET_PAIRS``)."""
     wanted = [s.strip().upper() for s in settings.MARKET_PAIRS if s.strip()]
@@ -37,7 +39,8 @@ def ensure_default_pairs(*, model=Instrument) -> int:
     were created. ``model`` lets the data migration pass its historical model."""
     existing = set(model.objects.values_list("symbol", flat=True))
     created = [model(symbol=p["symbol"], base=p["base"], quote=p["quote"], status="trading",
-                     **{f: Decimal(p[f]) for f in FILTER_FIELDS}) for p in default_pairs() if p["symbol"] not in existing]
+                     **{f: Decimal(p[f]) for f in FILTER_FIELDS})
+               for p in default_pairs() if p["symbol"] not in existing]
     model.objects.bulk_create(created, ignore_conflicts=True)
     if created and model is Instrument:
         instruments_cache_clear()
@@ -132,7 +135,9 @@ def instruments_sync(*, exchange=None, symbols: list[str] | None = None, all_quo
             continue
         if precision_mode is not None:
             m = {**m, "_precisionMode": precision_mode}
-        by_symbol[f"{base}{quote}".upper()] = m
+        symbol = f"{base}{quote}".upper()
+        if SYMBOL_RE.fullmatch(symbol):  # symbols travel unescaped in keys, channels and events
+            by_symbol[symbol] = m
 
     wanted = [s.upper() for s in symbols] if symbols else sorted(
         set(Instrument.objects.values_list("symbol", flat=True)) | {p["symbol"] for p in default_pairs()})
@@ -168,7 +173,7 @@ def instruments_sync(*, exchange=None, symbols: list[str] | None = None, all_quo
     return SyncResult(created=created, updated=updated, unchanged=unchanged, missing=missing)
 
 
-# --- candles -----------------------------------------------------------------------------------------------------------
+# --- candles ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImportResult:
     symbol: str

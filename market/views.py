@@ -2,12 +2,13 @@
 
 from datetime import UTC, datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.serializers import error_responses
 from common.fields import DecimalString
 from common.money import fmt
 from market import prices, selectors
@@ -23,7 +24,10 @@ def _symbol(raw: str) -> str:
 class TimestampField(serializers.Field):
     """ISO-8601 (UTC assumed when no offset) or epoch milliseconds (Binance's ``startTime``) -> aware datetime."""
 
-    default_error_messages = {"invalid": "Must be an ISO-8601 time or epoch milliseconds."}
+    default_error_messages = {"invalid": "Must be an ISO-8601 time or epoch milliseconds.",
+                              "range": "Must be between 1970-01-01 and 2999-12-31."}
+    EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)  # far from datetime.max: buckets are added to it
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int)) or len(str(data)) > 40:
@@ -35,7 +39,10 @@ class TimestampField(serializers.Field):
             value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
         except (ValueError, OverflowError, OSError):
             self.fail("invalid")
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not self.EARLIEST <= value <= self.LATEST:
+            self.fail("range")
+        return value
 
     def to_representation(self, value):
         return value.isoformat()
@@ -72,21 +79,26 @@ class PairListApi(PublicAPIView):
         min_qty = DecimalString()
         min_notional = DecimalString()
 
-    @extend_schema(responses={200: OutputSerializer(many=True)}, summary="Tradable pairs and their filters")
+    @extend_schema(responses={200: inline_serializer("PairList", {"pairs": OutputSerializer(many=True)}),
+                              **error_responses()}, summary="Tradable pairs and their filters")
     def get(self, request):
         pairs = selectors.instrument_list()
         return Response({"pairs": self.OutputSerializer(pairs, many=True).data})
 
 
 class PriceApi(PublicAPIView):
-    @extend_schema(responses={200: PriceOut}, summary="Latest price of a pair")
+    @extend_schema(responses={200: PriceOut, **error_responses(404, 503)}, summary="Latest price of a pair",
+                   description="404 UNKNOWN_SYMBOL for a pair that is not listed; 503 PRICE_UNAVAILABLE while the "
+                               "feed has not written a price for it.")
     def get(self, request, symbol: str):
         snap = prices.get_price(_symbol(symbol))
         return Response(PriceOut(_price_row(snap.symbol, snap)).data)
 
 
 class PriceListApi(PublicAPIView):
-    @extend_schema(responses={200: PriceOut(many=True)}, summary="Latest price of every trading pair")
+    @extend_schema(responses={200: inline_serializer("PriceList", {"prices": PriceOut(many=True)}),
+                              **error_responses()},
+                   summary="Latest price of every trading pair (price null while the feed has none)")
     def get(self, request):
         rows = [_price_row(symbol, snap) for symbol, snap in prices.get_prices().items()]
         return Response({"prices": PriceOut(rows, many=True).data})
@@ -108,7 +120,8 @@ class TickerApi(PublicAPIView):
         source = serializers.CharField()
         stale = serializers.BooleanField()
 
-    @extend_schema(responses={200: OutputSerializer}, summary="24 h rolling ticker of a pair")
+    @extend_schema(responses={200: OutputSerializer, **error_responses(404, 503)},
+                   summary="24 h rolling ticker of a pair")
     def get(self, request, symbol: str):
         snap = prices.get_ticker(_symbol(symbol))
         t = snap.ticker
@@ -153,7 +166,11 @@ class CandleListApi(PublicAPIView):
             OpenApiParameter("start", str, description="ISO-8601 or epoch ms; buckets opening at or after it"),
             OpenApiParameter("end", str, description="ISO-8601 or epoch ms; buckets opening at or before it"),
         ],
-        responses={200: OutputSerializer(many=True)}, summary="OHLCV candles aggregated from 1-minute candles",
+        responses={200: inline_serializer("CandleList", {"symbol": serializers.CharField(),
+                                                         "interval": serializers.CharField(),
+                                                         "candles": OutputSerializer(many=True)}),
+                   **error_responses(400, 404)},
+        summary="OHLCV candles aggregated from 1-minute candles",
     )
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
@@ -178,7 +195,8 @@ class OrderBookApi(PublicAPIView):
 
     @extend_schema(parameters=[OpenApiParameter("depth", int, description=f"levels per side, 1..{MAX_DEPTH}",
                                                 default=DEFAULT_DEPTH)],
-                   responses={200: OutputSerializer}, summary="Top of the order book ([price, quantity] strings)")
+                   responses={200: OutputSerializer, **error_responses(400, 404, 503)},
+                   summary="Top of the order book ([price, quantity] strings)")
     def get(self, request, symbol: str):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -198,7 +216,9 @@ class FeeScheduleApi(PublicAPIView):
         maker_pct = serializers.CharField()
         taker_pct = serializers.CharField()
 
-    @extend_schema(responses={200: OutputSerializer(many=True)},
+    @extend_schema(responses={200: inline_serializer("FeeSchedule", {
+                       "fee_asset": serializers.CharField(), "volume_basis": serializers.CharField(),
+                       "tiers": OutputSerializer(many=True)}), **error_responses()},
                    summary="Maker/taker fees (bps) by rolling 30-day quote volume")
     def get(self, request):
         tiers = [{"tier": t.tier, "min_volume_30d": t.min_volume_30d, "maker_bps": _plain(t.maker_bps),

@@ -288,9 +288,12 @@ class StreamConnection:
             if m.get("book") is not None:
                 self._p_book = m["book"]
                 changed = True
-            for fill in m.get("fills", ()):
-                if self._trade_ids.add(fill["id"]):
-                    self._p_trades.append(public_trade(fill["data"]))
+            trades = m.get("_trades")
+            if trades is None:  # once per message, not once per connection watching the pair
+                trades = m["_trades"] = [public_trade(fill["data"]) for fill in m.get("fills", ())]
+            for trade in trades:
+                if self._trade_ids.add(trade["id"]):
+                    self._p_trades.append(trade)
                     changed = True
         if m.get("agent") == self.agent_id:
             wallet = m.get("wallet")

@@ -52,7 +52,26 @@ def position_items(*, wallet_id, symbols=None) -> list[dict]:
 
 
 def public_trade(fill: dict) -> dict:
+    """A fill as the API renders it -> the public trade it is."""
     return {k: fill.get(k) for k in PUBLIC_TRADE_FIELDS}
+
+
+def public_trades(rows) -> list[dict]:
+    """Public trades straight from ``Fill`` rows' values (no order join, no full fill rendering), rendered by the
+    same field types as the fill serializer, so they read exactly like :func:`public_trade` of a fill."""
+    from rest_framework import serializers
+
+    from common.fields import DecimalString
+
+    class PublicTradeSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        symbol = serializers.CharField()
+        side = serializers.CharField()
+        price = DecimalString()
+        quantity = DecimalString()
+        created_at = serializers.DateTimeField()
+
+    return [dict(row) for row in PublicTradeSerializer(rows, many=True).data]
 
 
 def book_levels(levels, depth: int) -> list[list[str]]:

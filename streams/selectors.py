@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from common.errors import NotFound
 from streams.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
-from streams.payloads import book_levels, epoch, fill_item, order_item, position_items, public_trade
+from streams.payloads import (
+    PUBLIC_TRADE_FIELDS,
+    book_levels,
+    epoch,
+    fill_item,
+    order_item,
+    position_items,
+    public_trades,
+)
 
 
 # --- stream snapshots -------------------------------------------------------------------------------------------------
@@ -42,8 +50,8 @@ def stream_snapshot(*, agent, symbol: str | None = None, depth: int = 25, recent
     snap.fills = [fill_item(f) for f in fills]
     snap.positions = position_items(wallet_id=wallet.pk, symbols={symbol} if symbol else None)
     if symbol is not None:
-        public = Fill.objects.filter(symbol=symbol).select_related("order").order_by("-created_at", "-id")[:recent]
-        snap.trades = [public_trade(fill_item(f)["data"]) for f in public]
+        snap.trades = public_trades(Fill.objects.filter(symbol=symbol).order_by("-created_at", "-id")
+                                    .values(*PUBLIC_TRADE_FIELDS)[:recent])
         snap.book, snap.book_ts = book_read(symbol=symbol, depth=depth)
     return snap
 

@@ -64,11 +64,23 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "wallet", "asset", "delta_available", "delta_locked", "reason", "ref_type",
-                    "ref_id")
+    list_display = ("id", "created_at", "wallet", "asset", "available_change", "locked_change", "reason_code",
+                    "ref_type", "ref_id")
     list_filter = ("reason", "asset")
     search_fields = ("wallet__id", "ref_id", "wallet__agent__name")
     list_select_related = ("wallet",)
     readonly_fields = [f.name for f in LedgerEntry._meta.fields]
     date_hierarchy = "created_at"
     actions = None  # not even the bulk "delete selected" action
+
+    @admin.display(description="Δ available", ordering="delta_available")
+    def available_change(self, obj):
+        return fmt(obj.delta_available)
+
+    @admin.display(description="Δ locked", ordering="delta_locked")
+    def locked_change(self, obj):
+        return fmt(obj.delta_locked)
+
+    @admin.display(description="reason", ordering="reason")
+    def reason_code(self, obj):
+        return obj.reason  # the code, as in the API and in queries ("order_lock"), not its label

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from common.errors import BusinessRejection
 from common.money import ZERO, fmt
+from trading.dbutil import bulk_update_rows
 from trading.models import Balance, LedgerEntry, Wallet
 
 
@@ -125,39 +126,60 @@ class Posting:
     ref_id: str = ""
 
 
+# (wallet_id, asset) balance rows known to exist (committed) in this process. Balance rows are never deleted while
+# their wallet exists and wallet ids are never reused, so an entry can only go stale for a wallet that is gone.
+_existing_balances: set[tuple[str, str]] = set()
+_EXISTING_BALANCES_MAX = 200_000
+
+
+def ensure_balances(*, keys) -> None:
+    """Create the missing balance rows of ``keys`` = {(wallet_id, asset)} BEFORE any of them is locked.
+
+    Creating a row while holding a lock on another row of the same wallet would take the locks out of (wallet,
+    asset) order and can deadlock; so callers ensure first, lock second. Costs nothing for rows this process has
+    already seen committed.
+    """
+    missing = sorted({(str(w), a) for w, a in keys} - _existing_balances)
+    if not missing:
+        return
+    Balance.objects.bulk_create([Balance(wallet_id=w, asset=a) for w, a in missing], ignore_conflicts=True)
+
+    def remember():
+        if len(_existing_balances) > _EXISTING_BALANCES_MAX:
+            _existing_balances.clear()
+        _existing_balances.update(missing)
+
+    transaction.on_commit(remember)
+
+
 def lock_wallet_balances(*, keys) -> dict[tuple[str, str], Balance]:
     """Lock (creating if missing) the balances ``keys`` = {(wallet_id, asset)} in (wallet, asset) order, in one
-    query when they exist. Needs a transaction. The same order as ``lock_balances`` within one wallet."""
+    query. Needs a transaction. The same order as ``lock_balances`` within one wallet."""
     keys = {(str(w), a) for w, a in keys}
     if not keys:
         return {}
-
-    def select():
-        match = Q()
-        for w in {w for w, _ in keys}:
-            match |= Q(wallet_id=w, asset__in=sorted(a for ww, a in keys if ww == w))
-        rows = Balance.objects.select_for_update(no_key=True).filter(match).order_by("wallet_id", "asset")
-        return {(str(b.wallet_id), b.asset): b for b in rows}
-
-    found = select()
-    missing = keys - found.keys()
-    if missing:
-        Balance.objects.bulk_create([Balance(wallet_id=w, asset=a) for w, a in sorted(missing)],
-                                    ignore_conflicts=True)
-        found = select()
-    return found
+    ensure_balances(keys=keys)
+    match = Q()
+    for w in sorted({w for w, _ in keys}):
+        match |= Q(wallet_id=w, asset__in=sorted(a for ww, a in keys if ww == w))
+    rows = Balance.objects.select_for_update(no_key=True).filter(match).order_by("wallet_id", "asset")
+    return {(str(b.wallet_id), b.asset): b for b in rows}
 
 
 @transaction.atomic
-def wallet_post_many(postings: list[Posting]) -> dict[tuple[str, str], Balance]:
+def wallet_post_many(postings: list[Posting], *, locked: dict | None = None) -> dict[tuple[str, str], Balance]:
     """Apply ``postings`` (any wallets) in order, atomically: the rules of ``wallet_post`` (one ledger row per
     movement, nothing below zero) with one lock query, one UPDATE for all changed balances and one INSERT for all
     ledger rows, whatever the number of postings. Raises ``InsufficientBalance`` and writes nothing if any movement
-    would take a balance below zero at its point in the sequence."""
+    would take a balance below zero at its point in the sequence.
+
+    ``locked``: the result of ``lock_wallet_balances`` for these postings, when the caller already holds the locks
+    in this transaction (saves the lock query; its values must be current)."""
     postings = [p for p in postings if any(m.available or m.locked for m in p.movements)]
     if not postings:
         return {}
-    balances = lock_wallet_balances(keys={(p.wallet_id, m.asset) for p in postings for m in p.movements})
+    keys = {(str(p.wallet_id), m.asset) for p in postings for m in p.movements}
+    balances = locked if locked is not None and keys <= locked.keys() else lock_wallet_balances(keys=keys)
     ledger = []
     for p in postings:
         for m in p.movements:
@@ -181,6 +203,6 @@ def wallet_post_many(postings: list[Posting]) -> dict[tuple[str, str], Balance]:
     rows = [balances[k] for k in sorted(changed)]
     for b in rows:
         b.updated_at = now
-    Balance.objects.bulk_update(rows, ["available", "locked", "updated_at"])
+    bulk_update_rows(Balance, rows, ["available", "locked", "updated_at"])
     LedgerEntry.objects.bulk_create(ledger)
     return balances

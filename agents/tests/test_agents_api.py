@@ -261,7 +261,8 @@ def test_risk_profile_shows_effective_limits_and_overrides(client):
     ({"max_position_size_pct": -5}, "max_position_size_pct"),
     ({"daily_loss_limit_pct": 12.5}, "daily_loss_limit_pct"),  # a float
     ({"daily_loss_limit_pct": "NaN"}, "daily_loss_limit_pct"),
-    ({"daily_loss_limit_pct": "1e2"}, None),  # accepted: 100
+    ({"daily_loss_limit_pct": "1e2"}, "daily_loss_limit_pct"),  # exponents are not decimal strings
+    ({"daily_loss_limit_pct": 100.0}, None),  # an integral JSON number is an integer
     ({"max_open_orders": 0}, "max_open_orders"),
     ({"max_open_orders": 1001}, "max_open_orders"),
     ({"max_open_orders": "5"}, "max_open_orders"),
@@ -392,3 +393,11 @@ def test_balances_never_change_outside_the_ledger(client):
 
     assert ledger_mismatches() == []
     assert Balance.objects.filter(wallet__agent_id=body["agent_id"]).count() == 2
+
+
+def test_skill_md_refuses_other_media_types_with_a_json_error(client):
+    body = create(client)
+    response = client.get(f"/api/v1/agents/{body['agent_id']}/skill.md", HTTP_ACCEPT="application/json")
+    assert response.status_code == 406
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "NOT_ACCEPTABLE"

@@ -22,7 +22,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 MIN_POINTS = 4
 
 
-def waypoints(o: Decimal, h: Decimal, l: Decimal, c: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:  # noqa: E741
+def waypoints(o: Decimal, h: Decimal, l: Decimal,  # noqa: E741
+              c: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     if c > o:
         return (o, l, h, c)
     if c < o:

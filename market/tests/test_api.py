@@ -169,7 +169,8 @@ def test_no_candles(api, pairs):
     ({"interval": "2m"}, "interval"), ({"interval": "1M"}, "interval"), ({"limit": 0}, "limit"),
     ({"limit": 1001}, "limit"), ({"limit": "x"}, "limit"), ({"start": "yesterday"}, "start"),
     ({"end": "2026-13-01"}, "end"), ({"start": "2026-04-02T00:00:00Z", "end": "2026-04-01T00:00:00Z"}, "end"),
-    ({"start": "9" * 30}, "start"),
+    ({"start": "9" * 30}, "start"), ({"start": "9999-12-31T23:59:59Z", "interval": "1d"}, "start"),
+    ({"end": "9999-12-31"}, "end"), ({"start": "1969-12-31T23:59:59Z"}, "start"), ({"start": "-1"}, "start"),
 ])
 def test_candles_bad_parameters(api, pairs, params, field):
     resp = api.get("/api/v1/market/candles/BTCUSDT", params)

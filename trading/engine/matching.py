@@ -276,6 +276,7 @@ def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument
                quantity: Decimal | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> tuple[str, Decimal]:
     """``(asset, amount)`` to lock for ``quantity`` (default: the whole order) of an order that rests.
 
+    Pass ``fees.highest_fee_rate(tiers)`` as ``fee_rate``: the wallet's tier may rise before the order fills.
     Sells lock the base quantity. Limit (and stop_limit) buys lock ``quantity * price`` plus the fee at the higher
     of the maker/taker rates. Lock a limit order AFTER ``match_order``, for its ``remaining_quantity`` only (its
     taking part is paid at once): the rest can then only fill at its limit, so the lock always covers that fill
@@ -305,7 +306,7 @@ def _unfired_market(intent: OrderIntent, market: MarketState) -> MarketState:
 
 
 def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
-            slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Preview:
+            lock_fee_rate: FeeRate | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Preview:
     """What the validated order would do now, by the very code that fills it (``match_order``), without side
     effects. A conditional order not yet fired is estimated as fired at its trigger price (no book); the part of a
     gtc limit that would rest is counted at its limit price with the maker fee.
@@ -315,9 +316,11 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
     sells, the whole base quantity (spot: a sell is backed in full); market-like buys, their quote amount plus
     fee; limit buys, the larger of ``order_lock`` of the whole order and what placing it moves (its fills now plus
     ``order_lock`` of the rest — per-level fee rounding can make that a few units more); conditional buys still
-    waiting for their trigger, ``order_lock`` of the whole order. A matcher refusal (post-only would take, FOK) is reported in
-    ``reject_code`` rather than raised.
+    waiting for their trigger, ``order_lock`` of the whole order. A matcher refusal (post-only would take, FOK)
+    is reported in ``reject_code`` rather than raised. Locks are computed at ``lock_fee_rate`` (pass
+    ``highest_fee_rate(tiers)``, as for ``order_lock``; default: ``fee_rate``).
     """
+    lock_rate = lock_fee_rate or fee_rate
     fired_now = intent.type not in TRIGGERED_TYPES or is_triggered(
         intent.side, intent.type, intent.trigger_price, market.last_price)
     sim_intent = intent if fired_now else triggered_intent(intent)
@@ -353,13 +356,14 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
     if intent.side == Side.SELL:
         asset, required = instrument.base, quantity
     elif not fired_now:  # waits for its trigger: reserve for the whole order
-        asset, required = order_lock(intent, fee_rate, instrument=instrument, slippage=slippage)
+        asset, required = order_lock(intent, lock_rate, instrument=instrument, slippage=slippage)
     elif result.reject_code or intent.price is None:  # market-like: its (estimated) cost
         asset, required = instrument.quote, notional + est_fee
     else:  # a limit buy is backed whole, and at least what placing it moves: its fills now + the lock of the rest
-        rest_lock = order_lock(intent, fee_rate, instrument=instrument, quantity=resting_qty)[1] if resting_qty else 0
+        rest_lock = (order_lock(intent, lock_rate, instrument=instrument, quantity=resting_qty)[1]
+                     if resting_qty else ZERO)
         moves_now = result.quote_amount + result.fee + rest_lock
-        asset, required = instrument.quote, max(moves_now, order_lock(intent, fee_rate, instrument=instrument)[1])
+        asset, required = instrument.quote, max(moves_now, order_lock(intent, lock_rate, instrument=instrument)[1])
     return Preview(quantity=quantity, est_price=est_price, est_slippage_pct=result.slippage_pct,
                    notional=notional, est_fee=est_fee, fee_bps=bps_for(fee_rate, role), fee_role=role,
                    balance_required=required, balance_asset=asset,

@@ -45,7 +45,7 @@ from trading.services import market
 from trading.services.fees import wallet_fee_rate
 from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
 from trading.services.settlement import close_orders, sweep_key
-from trading.wallet import Movement, wallet_post
+from trading.wallet import Movement, ensure_balances, wallet_post
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
 CONDITIONAL_TYPES = {OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT}
@@ -150,18 +150,10 @@ def lock_requirement(prep: Prepared, balances: dict[str, Balance]) -> tuple[str,
 
 
 def lock_wallet(*, wallet_id, assets) -> dict[str, Balance]:
-    """Lock every balance of the wallet, in asset order, creating ``assets`` if missing (usually one query)."""
-    def select():
-        return {b.asset: b for b in
-                Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id).order_by("asset")}
-
-    rows = select()
-    missing = set(assets) - rows.keys()
-    if missing:
-        Balance.objects.bulk_create([Balance(wallet_id=wallet_id, asset=a) for a in sorted(missing)],
-                                    ignore_conflicts=True)
-        rows = select()
-    return rows
+    """Lock every balance of the wallet in asset order (one query), having first created ``assets`` if missing."""
+    ensure_balances(keys={(wallet_id, a) for a in assets})
+    return {b.asset: b for b in
+            Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id).order_by("asset")}
 
 
 def _by_client_id(wallet: Wallet, client_order_id: str) -> Order | None:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.money import ZERO
+from trading.dbutil import bulk_update_rows
 from trading.engine import matching
 from trading.engine import positions as engine_positions
 from trading.engine.types import EngineRejection, MatchResult, OrderStatus, OrderType, PositionState, Side
@@ -114,7 +115,7 @@ def close_orders(orders: list[Order], *, status: str, reason: str = "", code: st
         if release:
             postings.append(Posting(order.wallet_id, tuple(release), Reason.ORDER_RELEASE, "order", str(order.pk)))
     wallet_post_many(postings)
-    Order.objects.bulk_update(orders, ORDER_FIELDS)
+    bulk_update_rows(Order, orders, ORDER_FIELDS)
     _after_commit(Outcome(orders=list(orders)))
     return orders
 
@@ -192,12 +193,12 @@ def settle(items: list[tuple[Order, MatchResult, bool]], *, now=None) -> Outcome
             postings.append(Posting(order.wallet_id, fee_mv, Reason.FEE, "fill", str(f.pk)))
         for reason, movements in post:
             postings.append(Posting(order.wallet_id, tuple(movements), reason, "order", str(order.pk)))
-    wallet_post_many(postings)
+    wallet_post_many(postings, locked=balances)
     orders = [order for order, *_ in planned]
-    Order.objects.bulk_update(orders, ORDER_FIELDS)
+    bulk_update_rows(Order, orders, ORDER_FIELDS)
     touched = [p for p in positions.values() if p.updated_at == now]  # _plan_fills stamps what it changed
     if touched:
-        Position.objects.bulk_update(touched, POSITION_FIELDS)
+        bulk_update_rows(Position, touched, POSITION_FIELDS)
     outcome.orders, outcome.fills, outcome.positions = orders, new_fills, touched
     _after_commit(outcome)
     return outcome

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 __all__ = ["D", "WorkerProcess", "trading_namespace", "celery_worker", "market", "trader", "set_market",
-           "wallet_balances", "assert_ledger_balanced", "wait_for"]
+           "wallet_balances", "assert_ledger_balanced", "wait_for", "seed_resting_orders"]
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
@@ -140,9 +140,12 @@ def set_market(symbol: str, last, *, bids=(), asks=(), quote_volume=None, age_se
 
 
 @pytest.fixture
-def trader(market, agent_factory, agent_client):
+def trader(market, agent_factory, agent_client, settings):
     """``trader(**agent_kwargs)`` -> (agent, client with its key, wallet)."""
     from trading.wallet import current_wallet
+
+    # Registering an account hashes a password and an API secret with PBKDF2 (~1 s); these tests are not about it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     def make(**kwargs):
         agent, key = agent_factory(**kwargs)
@@ -154,10 +157,53 @@ def trader(market, agent_factory, agent_client):
 def wallet_balances(wallet) -> dict[str, tuple[Decimal, Decimal]]:
     from trading.models import Balance
 
-    return {b.asset: (b.available, b.locked) for b in Balance.objects.filter(wallet=wallet)}
+    """{asset: (available, locked)} of the assets the wallet holds or has locked (empty rows left out)."""
+    return {b.asset: (b.available, b.locked) for b in Balance.objects.filter(wallet=wallet)
+            if b.available or b.locked}
 
 
 def assert_ledger_balanced() -> None:
     from trading.wallet import ledger_mismatches
 
     assert ledger_mismatches() == []
+
+
+def seed_resting_orders(*, wallets, symbol: str, side: str, prices, quantity, batch: int = 2000) -> int:
+    """Insert resting gtc limit orders in bulk, as ``order_place`` would leave them (status new, sweep key, funds
+    locked through ``wallet_post_many``), without going through the API: for sweeps over thousands of orders.
+
+    ``wallets``: Wallet rows, used round-robin; ``prices``: one per order. Returns the number of orders.
+    """
+    from django.db import transaction
+
+    from market.prices import get_instrument
+    from trading.engine import matching
+    from trading.engine.types import FeeRate, OrderIntent
+    from trading.models import LedgerEntry, Order
+    from trading.services.settlement import sweep_key
+    from trading.wallet import Movement, Posting, wallet_post_many
+
+    spec = get_instrument(symbol)
+    rate = FeeRate(maker_bps=D("8"), taker_bps=D("10"))
+    quantity = D(quantity)
+    prices = [D(p) for p in prices]
+    total = 0
+    for start in range(0, len(prices), batch):
+        orders, postings = [], []
+        for i, price in enumerate(prices[start:start + batch], start=start):
+            wallet = wallets[i % len(wallets)]
+            intent = OrderIntent(symbol=symbol, side=side, type="limit", quantity=quantity, price=price)
+            asset, amount = matching.order_lock(intent, rate, instrument=spec)
+            sweep_price, fires = sweep_key(side=side, order_type="limit", price=price)
+            order = Order(wallet_id=wallet.pk, agent_id=wallet.agent_id, symbol=symbol, base_asset=spec.base,
+                          quote_asset=spec.quote, side=side, type="limit", quantity=quantity, price=price,
+                          body_hash="seed", locked_asset=asset, locked_amount=amount, maker_fee_bps=rate.maker_bps,
+                          taker_fee_bps=rate.taker_bps, sweep_price=sweep_price, fires=fires, reference_price=price)
+            orders.append(order)
+            postings.append(Posting(wallet.pk, (Movement(asset, available=-amount, locked=amount),),
+                                    LedgerEntry.Reason.ORDER_LOCK, "order", str(order.pk)))
+        with transaction.atomic():
+            Order.objects.bulk_create(orders)
+            wallet_post_many(postings)
+        total += len(orders)
+    return total

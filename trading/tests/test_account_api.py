@@ -115,3 +115,36 @@ def test_one_agent_never_sees_another_agents_wallet(agent_factory, agent_client)
     b, key_b = agent_factory(starting_balance=Decimal("222"))
     assert agent_client(key_a).get("/api/v1/account/balance").json()["total_equity_usdt"] == "111.00000000"
     assert agent_client(key_b).get("/api/v1/account/balance").json()["total_equity_usdt"] == "222.00000000"
+
+
+@pytest.fixture
+def market_prices(settings):
+    """Real prices through the market app: its default pairs, and ticks written under a Redis prefix of our own."""
+    import uuid
+
+    from market.prices import instruments_cache_clear
+    from market.services import ensure_default_pairs
+    from market.ticks import publish_tick
+
+    settings.MARKET_KEY_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+    ensure_default_pairs()
+    instruments_cache_clear()
+    yield lambda symbol, price: publish_tick(symbol=symbol, price=Decimal(price), source="synthetic")
+    instruments_cache_clear()
+
+
+def test_equity_values_each_asset_at_its_last_price(agent_factory, agent_client, market_prices):
+    agent, key = agent_factory(starting_balance=Decimal("1000"))
+    wallet = current_wallet(agent)
+    wallet_post(wallet=wallet, movements=[Movement("USDT", available=Decimal("-500")),
+                                          Movement("BTC", available=Decimal("0.01"))], reason="fill")
+    wallet_post(wallet=wallet, movements=[Movement("ETH", available=Decimal("0.25"))], reason="adjustment")
+    wallet_post(wallet=wallet, movements=[Movement("NOPE", available=Decimal("7"))], reason="adjustment")
+    market_prices("BTCUSDT", "60000.50")
+    body = agent_client(key).get("/api/v1/account/balance").json()
+    # 500 USDT + 0.01 BTC x 60000.50; ETH has no price yet and NOPE is no pair: both listed, left out.
+    assert body["total_equity_usdt"] == "1100.00500000"
+    assert body["unpriced_assets"] == ["ETH", "NOPE"]
+    market_prices("ETHUSDT", "3000")
+    body = agent_client(key).get("/api/v1/account/balance").json()
+    assert body["total_equity_usdt"] == "1850.00500000" and body["unpriced_assets"] == ["NOPE"]

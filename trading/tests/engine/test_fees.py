@@ -10,6 +10,7 @@ from trading.engine.fees import (
     FeeTier,
     fee_for,
     fee_rate_for,
+    highest_fee_rate,
     parse_fee_tiers,
 )
 from trading.engine.types import FeeRate, Liquidity
@@ -95,3 +96,10 @@ def test_fee_never_negative_never_under_charged_at_most_one_unit_over(amount, bp
 
 def test_fee_tier_is_a_plain_value():
     assert FeeTier(D(0), D(8), D(10)).as_config() == {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"}
+
+
+def test_highest_rate_is_what_locks_are_taken_at():
+    assert highest_fee_rate(DEFAULT_FEE_TIERS) == FeeRate(D("8"), D("10"), 0)
+    odd = parse_fee_tiers([{"min_volume_30d": "0", "maker_bps": "5", "taker_bps": "9"},
+                           {"min_volume_30d": "10", "maker_bps": "7", "taker_bps": "8"}])
+    assert (highest_fee_rate(odd).maker_bps, highest_fee_rate(odd).taker_bps) == (D("7"), D("9"))

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from common.money import quantize_down
-from trading.engine.fees import bps_for, fee_rate_for
+from trading.engine.fees import DEFAULT_FEE_TIERS, bps_for, fee_rate_for, highest_fee_rate
 from trading.engine.limits import RiskLimits
 from trading.engine.matching import match_order, match_resting, order_lock, preview
 from trading.engine.positions import apply_execution, apply_fill, market_value
@@ -37,6 +37,10 @@ from trading.engine.validation import validate_intent
 from .builders import BTC, intent, market
 
 START = D("10000")
+FLAT = FeeRate(D(10), D(10))  # equal maker/taker: the worst case for per-fill fee rounding
+# locks at the highest rate any step can charge: the rate of a wallet can rise while its order rests
+LOCK_RATE = FeeRate(max(highest_fee_rate(DEFAULT_FEE_TIERS).maker_bps, FLAT.maker_bps),
+                    max(highest_fee_rate(DEFAULT_FEE_TIERS).taker_bps, FLAT.taker_bps))
 LOOSE = RiskLimits(max_order_size_pct=D("100"), max_position_size_pct=D("100"), daily_loss_limit_pct=D("100"),
                    max_open_orders=1000, order_rate_limit=10**6, min_order_size_usd=D("0"))
 
@@ -135,7 +139,7 @@ def test_cash_positions_fees_and_pnl_reconcile_for_any_order_sequence(steps):
     """validate -> preview -> risk -> match -> wallet -> position, for random orders on random markets."""
     wallet = Wallet()
     for last, data, order, volume_30d in steps:
-        rate = FeeRate(D(10), D(10)) if volume_30d == "flat" else fee_rate_for(D(volume_30d))
+        rate = FLAT if volume_30d == "flat" else fee_rate_for(D(volume_30d))
         mkt = data.draw(books(last))
 
         # resting limits first: the new tick may trade through them (fill at their limit, maker)
@@ -146,7 +150,7 @@ def test_cash_positions_fees_and_pnl_reconcile_for_any_order_sequence(steps):
                 event("resting order filled as maker")
                 taken = settle(wallet, resting.side, result.executions, rate, from_lock=True)
                 assert taken <= locked  # the lock covers its fill to the last unit: nothing borrowed
-                if resting.side == Side.BUY:  # the lock was at the higher fee rate: release the difference
+                if resting.side == Side.BUY:  # the lock was at the highest fee rate: release the difference
                     wallet.locked_cash -= locked - taken
                     wallet.cash += locked - taken
                 else:
@@ -162,7 +166,7 @@ def test_cash_positions_fees_and_pnl_reconcile_for_any_order_sequence(steps):
             order = intent(side, "limit", quantity=str(qty), price=str(price), tif=tif)
         try:
             order = validate_intent(order, BTC, reference_price=last)
-            pv = preview(order, mkt, rate, instrument=BTC)
+            pv = preview(order, mkt, rate, instrument=BTC, lock_fee_rate=LOCK_RATE)
             pv_ok = pv.reject_code is None
             enforce(RiskContext(
                 limits=LOOSE, side=order.side, quantity=pv.quantity, price=pv.est_price, notional=pv.notional,
@@ -186,7 +190,7 @@ def test_cash_positions_fees_and_pnl_reconcile_for_any_order_sequence(steps):
         # the taking part is paid from available at once; what rests is locked afterwards
         moved = settle(wallet, order.side, result.executions, rate)
         if result.rests:
-            _, lock = order_lock(order, rate, instrument=BTC, quantity=result.remaining_quantity)
+            _, lock = order_lock(order, LOCK_RATE, instrument=BTC, quantity=result.remaining_quantity)
             if order.side == Side.BUY:
                 wallet.cash -= lock
                 wallet.locked_cash += lock

@@ -1,0 +1,125 @@
+"""The per-process hub on its real transports (Redis pub/sub, the outbox table on PostgreSQL), in-process.
+
+Each test runs an event loop of its own, as a uvicorn worker would, with connections reading their frames.
+"""
+
+import asyncio
+import threading
+
+import pytest
+from django.db import transaction
+
+from streams import bus
+from streams.connection import StreamAuth, StreamConnection, StreamSpec
+from streams.hub import Hub
+from streams.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def open_connection(agent, hub) -> tuple[StreamConnection, object]:
+    spec = StreamSpec(kind="user", agent=agent, interval_ms=100)
+    conn = StreamConnection(spec=spec, auth=StreamAuth(agent_id=str(agent.pk), account_id=str(agent.account_id)),
+                            hub=hub)
+    return conn, conn.frames()
+
+
+async def next_event(frames, timeout=5.0) -> bytes:
+    """The next event frame (retry lines and heartbeats skipped)."""
+    while True:
+        frame = await asyncio.wait_for(anext(frames), timeout)
+        if frame.startswith(b"id: "):
+            return frame
+
+
+def fill_message(agent, wallet_id, fill_id) -> dict:
+    return {"agent": str(agent.pk), "wallet": str(wallet_id), "main": True, "symbol": "BTCUSDT",
+            "fills": [{"id": fill_id, "data": {"id": fill_id}}]}
+
+
+def test_a_client_that_goes_away_is_unsubscribed(agent_factory, settings):
+    from trading.wallet import current_wallet
+
+    settings.STREAMS_BUS = "redis"
+    agent, _ = agent_factory()
+    wallet = current_wallet(agent)
+
+    async def main():
+        hub = Hub()
+        conn, frames = open_connection(agent, hub)
+        reader = asyncio.create_task(next_event(frames))
+        assert b"event: snapshot" in await reader
+        assert hub.connections() == {conn}
+        await asyncio.to_thread(bus.send, fill_message(agent, wallet.pk, 1))
+        assert b'"fills":[{"id":1}]' in await next_event(frames)
+        # What Django does when the client disconnects: cancel the task iterating the response.
+        reader = asyncio.create_task(next_event(frames))
+        await asyncio.sleep(0.05)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert hub.connections() == set() and not hub.by_agent
+        hub._task.cancel()
+
+    asyncio.run(main())
+
+
+def test_the_outbox_delivers_a_row_that_commits_after_a_later_one(agent_factory, settings):
+    """Ids are taken at INSERT but rows appear at COMMIT: an earlier id committed later must not be missed."""
+    from trading.wallet import current_wallet
+
+    settings.STREAMS_BUS = "outbox"
+    settings.STREAMS_OUTBOX_POLL_MS = 20
+    agent, _ = agent_factory()
+    wallet = current_wallet(agent)
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow_transaction():
+        with transaction.atomic():
+            bus.send(fill_message(agent, wallet.pk, 1))  # takes the lower id...
+            inserted.set()
+            release.wait(10)  # ...and commits only after the next row is visible
+
+    async def main():
+        hub = Hub()
+        conn, frames = open_connection(agent, hub)
+        assert b"event: snapshot" in await next_event(frames)
+        slow = threading.Thread(target=slow_transaction)
+        slow.start()
+        await asyncio.to_thread(inserted.wait, 10)
+        await asyncio.to_thread(bus.send, fill_message(agent, wallet.pk, 2))  # autocommit: visible at once
+        assert b'"fills":[{"id":2}]' in await next_event(frames)
+        release.set()
+        await asyncio.to_thread(slow.join, 10)
+        assert b'"fills":[{"id":1}]' in await next_event(frames)
+        await frames.aclose()
+        assert hub.connections() == set()
+        hub._task.cancel()
+
+    asyncio.run(main())
+    assert list(OutboxEvent.objects.order_by("id").values_list("message__fills__0__id", flat=True)) == [1, 2]
+
+
+def test_a_rolled_back_change_never_reaches_a_stream(agent_factory, settings):
+    from trading.wallet import current_wallet
+
+    settings.STREAMS_BUS = "redis"
+    agent, _ = agent_factory()
+    wallet = current_wallet(agent)
+
+    def rolled_back():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            bus.send(fill_message(agent, wallet.pk, 1))
+            raise RuntimeError("the trade failed")
+
+    async def main():
+        hub = Hub()
+        conn, frames = open_connection(agent, hub)
+        assert b"event: snapshot" in await next_event(frames)
+        await asyncio.to_thread(rolled_back)
+        await asyncio.to_thread(bus.send, fill_message(agent, wallet.pk, 2))
+        assert b'"fills":[{"id":2}]' in await next_event(frames)  # the first thing after the snapshot
+        await frames.aclose()
+        hub._task.cancel()
+
+    asyncio.run(main())
