@@ -102,7 +102,7 @@ ERROR_CODES: list[tuple[int, str, str]] = [
     (409, "DUPLICATE_CLIENT_ORDER_ID", "client_order_id reused with a different body."),
     (422, "INSUFFICIENT_BALANCE", "Not enough available balance."),
     (422, "RISK_MAX_ORDER_SIZE / RISK_MAX_POSITION_SIZE / RISK_MIN_ORDER_SIZE",
-     "The order breaks one of your risk limits (below)."),
+     "The order breaks one of your risk limits (see above)."),
     (422, "RISK_DAILY_LOSS_LIMIT", "The daily loss limit tripped; trading resumes after 00:00 UTC."),
     (422, "RISK_MAX_OPEN_ORDERS", "Too many resting orders; cancel some first."),
     (422, "INVALID_TICK_SIZE / INVALID_STEP_SIZE", "Round price to tick_size and quantity to step_size."),
@@ -128,6 +128,7 @@ class SkillFacts:
     rate_limit_per_key: int
     rate_limit_window_seconds: int
     signature_window_seconds: int
+    base_fee_bps: tuple[Decimal, Decimal] | None = None  # (maker, taker) of the lowest volume tier
 
 
 def _fmt_limit(value) -> str:
@@ -210,6 +211,19 @@ def skill_markdown(facts: SkillFacts) -> str:
             add(f"- `{e.method} {e.path}` — {e.what}")
 
     add("")
+    add("## A good loop")
+    add("")
+    add("1. `GET /agents/me` once: confirm who you are and your key's scope.")
+    add("2. `GET /market/pairs` once: the symbols and their tick_size/step_size/min_notional.")
+    add("3. Each cycle: read prices (`/market/price/{symbol}` or the SSE streams), then your state "
+        "(`/account/balance`, `/account/positions`, `/trade/orders/open`).")
+    if trade:
+        add("4. Decide; `POST /trade/order/preview`; if approved, `POST /trade/order` with a fresh client_order_id.")
+        add("5. Log why you traded. If something is off (repeated errors, losses near your daily limit), "
+            "`DELETE /trade/orders/open` and stop.")
+    else:
+        add("4. Report what you see; this key cannot trade.")
+    add("")
     add("## Examples")
     add("")
     add("```bash")
@@ -249,7 +263,12 @@ def skill_markdown(facts: SkillFacts) -> str:
             "retry with the same id instead of placing a new order.")
         add("- Call `POST /trade/order/preview` first when unsure: it runs every check (balance, risk, filters) "
             "without side effects.")
-        add("- Fees: maker 0.08 %, taker 0.10 % at the base tier (`/market/fees`). Market orders pay slippage.")
+        if facts.base_fee_bps:
+            maker, taker = (plain_decimal(bps / 100) for bps in facts.base_fee_bps)
+            add(f"- Fees: maker {maker} %, taker {taker} % at the base tier, lower with 30-day volume "
+                "(`/market/fees`). Market orders also pay slippage.")
+        else:
+            add("- Fees: see `/market/fees` (maker/taker by 30-day volume). Market orders also pay slippage.")
         add("- Order statuses: `new`, `partially_filled`, `filled`, `cancelled`, `rejected`, `expired`, "
             "`triggered`.")
 

@@ -1,6 +1,7 @@
 """Agent management (owner's JWT) and ``GET /agents/me`` (agent key). Thin: parse, one service/selector, render."""
 
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -304,6 +305,16 @@ class MarkdownRenderer(BaseRenderer):
         return json.dumps(data).encode(self.charset)  # not reached: errors are rendered as JSON (see the view)
 
 
+def _base_fee_bps():
+    """(maker, taker) bps of the lowest fee tier (settings.FEE_TIERS, the schedule /market/fees serves)."""
+    tiers = getattr(settings, "FEE_TIERS", None) or []
+    try:
+        lowest = min(tiers, key=lambda t: Decimal(str(t["min_volume_30d"])))
+        return Decimal(str(lowest["maker_bps"])), Decimal(str(lowest["taker_bps"]))
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
 class AgentSkillView(OwnerView):
     renderer_classes = [MarkdownRenderer]  # errors are switched to JSON below
 
@@ -321,7 +332,7 @@ class AgentSkillView(OwnerView):
             limits=profile.limits, overridden=profile.overridden, starting_balance=agent.starting_balance,
             reset_epoch=agent.reset_epoch, rate_limit_per_key=settings.RATE_LIMIT_PER_KEY,
             rate_limit_window_seconds=settings.RATE_LIMIT_WINDOW_SECONDS,
-            signature_window_seconds=settings.SIGNATURE_WINDOW_SECONDS,
+            signature_window_seconds=settings.SIGNATURE_WINDOW_SECONDS, base_fee_bps=_base_fee_bps(),
         )
         filename = f"skill-{agent.pk}.md"
         return Response(skill_markdown(facts), content_type="text/markdown; charset=utf-8",

@@ -128,10 +128,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measured round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the server (e.g. DB_CONN_HEALTH_CHECKS=false)")
     args = parser.parse_args()
 
     huge = str(10**9)
-    env = service_env({"RATE_LIMIT_PER_KEY": huge, "RATE_LIMIT_ANONYMOUS": huge, "RATE_LIMIT_PER_ACCOUNT": huge})
+    env = service_env({"RATE_LIMIT_PER_KEY": huge, "RATE_LIMIT_ANONYMOUS": huge, "RATE_LIMIT_PER_ACCOUNT": huge,
+                       **dict(item.split("=", 1) for item in args.set)})
     with ProductionServer(kind=args.kind, workers=args.workers, threads=args.threads, env=env) as server:
         key = create_agent(env)
         targets = {"live": (LIVE, {}), "balance": (BALANCE, {"X-API-Key": key})}
@@ -145,7 +148,8 @@ def main() -> int:
     print(f"\nserver: gunicorn {args.kind}, {args.workers} workers"
           + (f" x {args.threads} threads" if args.kind == "gthread" else "")
           + f"; {args.clients} keep-alive clients; {args.rounds} rounds of {args.seconds:g} s per endpoint"
-          + f"; {os.cpu_count()} CPUs shared with the load generator")
+          + f"; {os.cpu_count()} CPUs shared with the load generator"
+          + (f"; server env: {' '.join(args.set)}" if args.set else ""))
     print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}  statuses")
     summary = {}
     for name, (path, _) in targets.items():

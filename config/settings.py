@@ -309,6 +309,8 @@ SWEEP_COALESCE_MS = env.int("SWEEP_COALESCE_MS", default=20)  # run_sweeper: tic
 EQUITY_SNAPSHOT_SECONDS = env.int("EQUITY_SNAPSHOT_SECONDS", default=60)
 EXECUTION_RECOVERY_SECONDS = env.int("EXECUTION_RECOVERY_SECONDS", default=30)  # beat: recover_executions period
 EXECUTION_RECOVERY_AFTER_SECONDS = env.int("EXECUTION_RECOVERY_AFTER_SECONDS", default=10)
+# The queue tasks go to when nothing routes them elsewhere (workers consume it with ``-Q``; tests use their own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 if REDIS_URL:
     # A worker killed with SIGKILL cannot give its unacknowledged message back; Redis redelivers it after this many
     # seconds. It must exceed the longest task of ANY app (a redelivered running task runs twice). Trading's own
@@ -318,3 +320,13 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_interval",
                                                env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=5))
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_throttle", 1)
+
+# --- Operations: health, metrics, hot-path database options (common/health.py, common/metrics.py, bench/) ----------
+# Django pings a persistent connection (SELECT 1) before its first use in each request, so that a connection left
+# broken by a database restart is replaced instead of failing one request; that is a round trip per request.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+    # Server-side parameter binding lets psycopg prepare statements a connection runs repeatedly (the key lookup,
+    # the balance read), so PostgreSQL stops re-planning them; bench/auth_read.py measures the difference.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING",
+                                                                                     default=False)

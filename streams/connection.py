@@ -230,8 +230,12 @@ class StreamConnection:
         self._resync = None
         while not self.queue.empty():  # all committed before the read below: the snapshot has them
             self.queue.get_nowait()
-        snap = await run_sync(stream_snapshot, agent=self.spec.agent, symbol=self.symbol, depth=self.spec.depth,
-                              recent=settings.STREAMS_RECENT_TRADES)
+        private = run_sync(stream_snapshot, agent=self.spec.agent, symbol=self.symbol,
+                           recent=settings.STREAMS_RECENT_TRADES)
+        if self.symbol is None:
+            snap, market = await private, None
+        else:
+            snap, market = await asyncio.gather(private, self.hub.market_snapshot(self.symbol))
         if self.wallet_id is not None and snap.wallet_id != self.wallet_id:
             self._old_wallets.add(self.wallet_id)
         self.wallet_id = snap.wallet_id
@@ -249,14 +253,18 @@ class StreamConnection:
                    "agent_id": self.agent_id, "wallet_id": snap.wallet_id,
                    "orders": [o["data"] for o in snap.orders], "fills": [f["data"] for f in snap.fills],
                    "positions": positions}
-        if self.symbol is not None:
-            for trade in snap.trades:
+        source_ts = snap.taken_at
+        if market is not None:
+            for trade in market.trades:
                 self._trade_ids.add(trade["id"])
-            book = snap.book or {"bids": [], "asks": []}
-            self._book = {side: {p: q for p, q in book[side]} for side in ("bids", "asks")}
-            payload = {"symbol": self.symbol, "depth": self.spec.depth, "book": snap.book,
-                       "trades": snap.trades, **payload}
-        return self._frame("snapshot", "Snapshot", payload, snap.taken_at, snap.book_ts or snap.taken_at)
+            book = None
+            if market.book is not None:
+                book = {side: market.book[side][:self.spec.depth] for side in ("bids", "asks")}
+                self._book = {side: dict(book[side]) for side in ("bids", "asks")}
+            payload = {"symbol": self.symbol, "depth": self.spec.depth, "book": book, "trades": market.trades,
+                       **payload}
+            source_ts = market.book_ts or market.taken_at
+        return self._frame("snapshot", "Snapshot", payload, snap.taken_at, source_ts)
 
     # --- folding events into the next delta ------------------------------------------------------------------------
     def _reset_state(self) -> None:

@@ -40,6 +40,46 @@ class BusUnavailable(Exception):
     pass
 
 
+class _SharedRead:
+    """One read for every caller asking at about the same time, never a read that started before the caller asked.
+
+    A snapshot must be read after its connection attached (or it could miss a change committed in between), so a
+    caller never joins a read already under way: it waits for the next one, which starts when that one ends. A
+    burst of connections on one pair thus costs two reads, not one per connection.
+    """
+
+    def __init__(self, read):
+        self._read = read
+        self._running = False
+        self._next: asyncio.Future | None = None
+
+    async def get(self):
+        if not self._running:
+            future = self._start()
+        else:
+            if self._next is None:
+                self._next = asyncio.get_running_loop().create_future()
+            future = self._next
+        return await asyncio.shield(future)  # a caller that goes away does not cancel the others' read
+
+    def _start(self, future: asyncio.Future | None = None) -> asyncio.Future:
+        future = future or asyncio.get_running_loop().create_future()
+        self._running = True
+        asyncio.create_task(self._run(future))
+        return future
+
+    async def _run(self, future: asyncio.Future) -> None:
+        try:
+            future.set_result(await self._read())
+        except Exception as exc:  # noqa: BLE001 - handed to every waiter
+            future.set_exception(exc)
+        finally:
+            self._running = False
+            if self._next is not None:
+                waiting, self._next = self._next, None
+                self._start(waiting)
+
+
 class Hub:
     def __init__(self):
         self.by_agent: dict[str, set] = defaultdict(set)
@@ -48,6 +88,7 @@ class Hub:
         self._task: asyncio.Task | None = None
         self._books_inflight: set[str] = set()
         self._books_dirty: set[str] = set()
+        self._market_reads: dict[str, _SharedRead] = {}
         self.dispatched = 0  # messages handed to connections (for the benchmark and /metrics-style curiosity)
 
     # --- connections ---------------------------------------------------------------------------------------------
@@ -97,6 +138,18 @@ class Hub:
         if after_failure:
             for conn in self.connections():
                 conn.resync("bus_reconnected")
+
+    async def market_snapshot(self, symbol: str):
+        """The public part of a pair's snapshot (book at full depth, recent trades), shared by the connections that
+        ask together (see :class:`_SharedRead`)."""
+        from streams.selectors import market_snapshot
+
+        reader = self._market_reads.get(symbol)
+        if reader is None:
+            reader = self._market_reads[symbol] = _SharedRead(
+                lambda: run_sync(market_snapshot, symbol=symbol, depth=max_depth(),
+                                 recent=settings.STREAMS_RECENT_TRADES))
+        return await reader.get()
 
     # --- books ---------------------------------------------------------------------------------------------------
     def on_tick(self, symbol: str) -> None:

@@ -23,37 +23,48 @@ from streams.payloads import (
 # --- stream snapshots -------------------------------------------------------------------------------------------------
 @dataclass
 class Snapshot:
-    """What a stream starts from. Items have the bus shape (``{"id", "v"?, "data"}``), see ``streams.bus``."""
+    """The agent's part of what a stream starts from. Items have the bus shape (``{"id", "v"?, "data"}``)."""
 
     wallet_id: str
     taken_at: float
     orders: list[dict] = field(default_factory=list)  # open orders
     fills: list[dict] = field(default_factory=list)  # the agent's recent fills, newest first
     positions: list[dict] = field(default_factory=list)
-    trades: list[dict] = field(default_factory=list)  # public trades of the symbol, newest first
-    book: dict | None = None  # {"bids": [[p, q]...], "asks": [...]}
-    book_ts: float | None = None
 
 
-def stream_snapshot(*, agent, symbol: str | None = None, depth: int = 25, recent: int = 50) -> Snapshot:
-    """The agent's current wallet as the pull endpoints show it; for one symbol only (plus book and public trades)
-    when ``symbol`` is given."""
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """The public part of a ``/stream/events`` snapshot: the same for every agent watching the pair."""
+
+    taken_at: float
+    trades: list[dict]  # public trades, newest first
+    book: dict | None  # {"bids": [[p, q]...], "asks": [...]}, or None before the feed wrote one
+    book_ts: float | None
+
+
+def stream_snapshot(*, agent, symbol: str | None = None, recent: int = 50) -> Snapshot:
+    """The agent's current wallet as the pull endpoints show it (of one symbol only, when ``symbol`` is given)."""
     from trading import selectors_orders as orders_sel
-    from trading.models import Fill
     from trading.selectors import wallet_current
 
     wallet = wallet_current(agent=agent)
     snap = Snapshot(wallet_id=str(wallet.pk), taken_at=time.time())
-    open_orders = orders_sel.orders_open(wallet=wallet, symbol=symbol)
-    snap.orders = [order_item(o) for o in open_orders]
+    snap.orders = [order_item(o) for o in orders_sel.orders_open(wallet=wallet, symbol=symbol)]
     fills = orders_sel.fill_list(wallet=wallet, filters={"symbol": symbol} if symbol else None)[:recent]
     snap.fills = [fill_item(f) for f in fills]
     snap.positions = position_items(wallet_id=wallet.pk, symbols={symbol} if symbol else None)
-    if symbol is not None:
-        snap.trades = public_trades(Fill.objects.filter(symbol=symbol).order_by("-created_at", "-id")
-                                    .values(*PUBLIC_TRADE_FIELDS)[:recent])
-        snap.book, snap.book_ts = book_read(symbol=symbol, depth=depth)
     return snap
+
+
+def market_snapshot(*, symbol: str, depth: int, recent: int = 50) -> MarketSnapshot:
+    """The pair's book (to ``depth``) and its last ``recent`` public trades (platform fills, anonymous)."""
+    from trading.models import Fill
+
+    taken_at = time.time()
+    trades = public_trades(Fill.objects.filter(symbol=symbol).order_by("-created_at", "-id")
+                           .values(*PUBLIC_TRADE_FIELDS)[:recent])
+    book, book_ts = book_read(symbol=symbol, depth=depth)
+    return MarketSnapshot(taken_at=taken_at, trades=trades, book=book, book_ts=book_ts)
 
 
 def book_read(*, symbol: str, depth: int) -> tuple[dict | None, float | None]:

@@ -24,7 +24,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 import orjson
 from django.conf import settings
 from django.core.cache import cache
@@ -263,6 +262,8 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
         "X-Webhook-Event-Id": str(delivery.event_id),
         "X-Webhook-Delivery": str(delivery.pk),
     }
+    import httpx  # here, not at the top: web processes import this module and never POST (httpx costs ~4 MB)
+
     try:
         response = httpx.post(endpoint.url, content=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
                               follow_redirects=False)

@@ -51,15 +51,20 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "retired_at")
     search_fields = ("id", "agent__name", "agent__id", "agent__account__email")
     list_select_related = ("agent",)
-    readonly_fields = ("id", "agent", "kind", "epoch", "starting_balance", "battle_id", "created_at", "retired_at",
-                       "ledger_link")
+    fields = ("id", "agent", "kind", "epoch", "starting_balance_display", "battle_id", "created_at", "retired_at",
+              "ledger_link")
+    readonly_fields = fields
     inlines = [BalanceInline]
     date_hierarchy = "created_at"
+
+    @admin.display(description="starting balance")
+    def starting_balance_display(self, obj):
+        return fmt(obj.starting_balance)
 
     @admin.display(description="ledger")
     def ledger_link(self, obj):
         url = reverse("admin:trading_ledgerentry_changelist") + f"?wallet__id__exact={obj.pk}"
-        return format_html('<a href="{}">{} ledger entries</a>', url, obj.ledger.count())
+        return format_html('<a href="{}">ledger entries ({})</a>', url, obj.ledger.count())
 
 
 @admin.register(LedgerEntry)

@@ -9,10 +9,15 @@ from decimal import Decimal
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+# A lost database connection (a restart, "too many clients") is worth a few quick retries: every task is idempotent.
+TRANSIENT = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 1, "retry_backoff_max": 10,
+             "retry_jitter": True, "max_retries": 5}
 
-@shared_task(name="trading.fill_order", ignore_result=True)
+
+@shared_task(name="trading.fill_order", ignore_result=True, **TRANSIENT)
 def fill_order(order_id: str) -> str | None:
     """Execute an order that takes liquidity on arrival (fired by ``transaction.on_commit`` of its placement)."""
     from trading.services.fills import order_execute
@@ -20,7 +25,7 @@ def fill_order(order_id: str) -> str | None:
     return order_execute(order_id=order_id)
 
 
-@shared_task(name="trading.sweep_symbol", ignore_result=True)
+@shared_task(name="trading.sweep_symbol", ignore_result=True, **TRANSIENT)
 def sweep_symbol(symbol: str, price: str, low: str | None = None, high: str | None = None) -> dict:
     """Fill/fire the resting and conditional orders of ``symbol`` that the ticks in [low, high] crossed."""
     from trading.services.sweep import sweep_symbol as sweep

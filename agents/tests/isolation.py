@@ -5,8 +5,9 @@ Two lists of ``Endpoint(method, template)``; templates are formatted with the id
 
 * ``OWNER_ENDPOINTS`` — called with the JWT of another account: each must answer 404 ``NOT_FOUND`` (never 403,
   which would reveal that the object exists) and change nothing.
-* ``AGENT_ENDPOINTS`` — called with the key of another agent: same rule. Apps with agent-key endpoints that take
-  an object id (orders, backtests, ...) append theirs, e.g. in their own tests module::
+* ``AGENT_ENDPOINTS`` — called with the key of another agent: same rule. It starts with the order endpoints of the
+  trading app (``test_agent_key_isolation.py`` runs it); apps with more agent-key endpoints that take an object id
+  (backtests, ...) append theirs, e.g. in their own tests module::
 
       from agents.tests.isolation import AGENT_ENDPOINTS, Endpoint
       AGENT_ENDPOINTS.append(Endpoint("GET", "/api/v1/trade/order/{order_id}"))
@@ -45,7 +46,12 @@ OWNER_ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/agents/{agent_id}/skill.md"),
 ]
 
-AGENT_ENDPOINTS: list[Endpoint] = []
+AGENT_ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/api/v1/trade/order/{order_id}"),
+    Endpoint("GET", "/api/v1/trade/order/{client_order_id}"),
+    Endpoint("DELETE", "/api/v1/trade/order/{order_id}"),
+    Endpoint("DELETE", "/api/v1/trade/order/{client_order_id}"),
+]
 
 
 def call(client, endpoint: Endpoint, ids: dict):

@@ -401,3 +401,11 @@ def test_skill_md_refuses_other_media_types_with_a_json_error(client):
     assert response.status_code == 406
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["error"]["code"] == "NOT_ACCEPTABLE"
+
+
+def test_skill_md_quotes_the_configured_base_fees(client, settings):
+    settings.FEE_TIERS = [{"min_volume_30d": "1000000", "maker_bps": "6", "taker_bps": "8"},
+                          {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"}]
+    body = create(client)
+    text = client.get(f"/api/v1/agents/{body['agent_id']}/skill.md").content.decode()
+    assert "maker 0.08 %, taker 0.1 % at the base tier" in text

@@ -5,14 +5,22 @@ import pytest
 
 from agents.models import Agent
 from trading.models import Order
-from trading.tests.orders_support import D, assert_ledger_balanced, wallet_balances
-from trading.tests.orders_support import market, trading_namespace  # noqa: F401 - fixtures
+
+# market and trading_namespace are fixtures (prices in Redis under this session's prefix)
+from trading.tests.orders_support import (  # noqa: F401
+    D,
+    assert_ledger_balanced,
+    market,
+    trading_namespace,
+    wallet_balances,
+)
 from trading.wallet import current_wallet
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_reset_cancels_the_old_wallets_open_orders(market, account_factory, jwt_client, settings):  # noqa: F811
+def test_reset_cancels_the_old_wallets_open_orders(market, account_factory, jwt_client, agent_client,  # noqa: F811
+                                                   settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     market("BTCUSDT", "60000", bids=[("59990", "1")], asks=[("60010", "1")])
     owner = jwt_client(account_factory().account)
@@ -20,11 +28,7 @@ def test_reset_cancels_the_old_wallets_open_orders(market, account_factory, jwt_
     agent = Agent.objects.get(pk=created["agent_id"])
     old = current_wallet(agent)
 
-    trader = jwt_client  # noqa: F841 - readability: the agent itself trades with its key
-    from rest_framework.test import APIClient
-
-    bot = APIClient()
-    bot.credentials(HTTP_X_API_KEY=created["api_key"])
+    bot = agent_client(created["api_key"])  # a limit buy far below the market: it rests, funds locked
     placed = bot.post("/api/v1/trade/order?wait_ms=0", {"symbol": "BTCUSDT", "side": "buy", "type": "limit",
                                                        "quantity": "0.01", "price": "50000.00"}, format="json")
     assert placed.status_code == 201, placed.content

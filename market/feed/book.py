@@ -9,8 +9,8 @@ level and about 2.9 M USDT per side within 20 bps.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 from trading.engine.types import BookLevel
 
@@ -46,58 +46,41 @@ def _units(value: Decimal) -> tuple[int, int]:
     return number, exponent
 
 
-def _text(number: int, exponent: int) -> str:
-    """``number * 10**exponent`` (exponent <= 0) as a plain decimal string, without building a Decimal."""
-    if not exponent:
-        return str(number)
-    text = str(number).rjust(1 - exponent, "0")
-    return text[:exponent] + "." + text[exponent:]
-
-
 class LadderBook:
-    """A synthesised book, kept as integers (ticks and steps) until someone looks at it.
+    """A synthesised book, kept as a handful of integers (ticks and steps) until someone looks at it.
 
-    The feed writes a synthetic book for every tick, and only as JSON: producing the JSON straight from the
-    integers costs a fraction of building 40 Decimal levels first. ``bids`` / ``asks`` build the ``BookLevel``s on
-    first use, for callers that want them.
+    The feed writes a synthetic book with every tick, so it stores the ladder itself, ``{"ladder": [...]}`` (nine
+    integers), rather than 40 priced levels; ``Book.from_json`` expands it on read. ``bids`` / ``asks`` build the
+    ``BookLevel``s on first use.
     """
 
-    __slots__ = ("_tick", "_step", "_best_bid", "_best_ask", "_level_step", "_best_qty", "_depth", "_book")
+    __slots__ = ("params", "_book")
 
     def __init__(self, *, tick: tuple[int, int], step: tuple[int, int], best_bid: int, best_ask: int,
                  level_step: int, best_qty: int, depth: int):
-        self._tick, self._step = tick, step
-        self._best_bid, self._best_ask, self._level_step = best_bid, best_ask, level_step
-        self._best_qty, self._depth = best_qty, depth
+        # (tick digits, tick exponent, step digits, step exponent, best bid, best ask in ticks, level step in
+        # ticks, best quantity in steps, depth)
+        self.params = (tick[0], tick[1], step[0], step[1], best_bid, best_ask, level_step, best_qty, depth)
         self._book: Book | None = None
 
-    def _ladder(self):
-        """(bid ticks, ask ticks, quantity steps) per level; bids that would reach zero are left out."""
-        for i in range(self._depth):
-            bid = self._best_bid - self._level_step * i
-            yield (bid if bid > 0 else None), self._best_ask + self._level_step * i, \
-                self._best_qty + self._best_qty * i // 2
-
     def to_json(self) -> str:
-        (tick, tick_exp), (step, step_exp) = self._tick, self._step
+        return '{"ladder":[' + ",".join(map(str, self.params)) + "]}"
+
+    @staticmethod
+    def expand(params) -> Book:
+        tick, tick_exp, step, step_exp, best_bid, best_ask, level_step, best_qty, depth = (int(p) for p in params)
         bids, asks = [], []
-        for bid, ask, qty in self._ladder():
-            q = _text(qty * step, step_exp)
-            if bid is not None:
-                bids.append('["' + _text(bid * tick, tick_exp) + '","' + q + '"]')
-            asks.append('["' + _text(ask * tick, tick_exp) + '","' + q + '"]')
-        return '{"b":[' + ",".join(bids) + '],"a":[' + ",".join(asks) + "]}"
+        for i in range(depth):
+            quantity = Decimal(step * (best_qty + best_qty * i // 2)).scaleb(step_exp)  # (1 + i/2) x the best
+            bid = best_bid - level_step * i
+            if bid > 0:
+                bids.append(BookLevel(Decimal(tick * bid).scaleb(tick_exp), quantity))
+            asks.append(BookLevel(Decimal(tick * (best_ask + level_step * i)).scaleb(tick_exp), quantity))
+        return Book(bids=tuple(bids), asks=tuple(asks))
 
     def _levels(self) -> Book:
         if self._book is None:
-            (tick, tick_exp), (step, step_exp) = self._tick, self._step
-            bids, asks = [], []
-            for bid, ask, qty in self._ladder():
-                quantity = Decimal(qty * step).scaleb(step_exp)
-                if bid is not None:
-                    bids.append(BookLevel(Decimal(bid * tick).scaleb(tick_exp), quantity))
-                asks.append(BookLevel(Decimal(ask * tick).scaleb(tick_exp), quantity))
-            self._book = Book(bids=tuple(bids), asks=tuple(asks))
+            self._book = self.expand(self.params)
         return self._book
 
     @property

@@ -36,6 +36,10 @@ class Book:
     @classmethod
     def from_json(cls, raw: str | bytes) -> "Book":
         data = json.loads(raw)
+        if "ladder" in data:  # a synthesised book, stored as its ladder (market.feed.book.LadderBook)
+            from .book import LadderBook
+
+            return LadderBook.expand(data["ladder"])
         return cls(bids=tuple(BookLevel(Decimal(p), Decimal(q)) for p, q in data["b"]),
                    asks=tuple(BookLevel(Decimal(p), Decimal(q)) for p, q in data["a"]))
 
@@ -62,10 +66,9 @@ class Ticker24h:
         return (self.last - self.open) * 100 / self.open
 
     def to_json(self) -> str:
-        return json.dumps({"o": dec_str(self.open), "h": dec_str(self.high), "l": dec_str(self.low),
-                           "c": dec_str(self.last), "v": dec_str(self.volume),
-                           "qv": None if self.quote_volume is None else dec_str(self.quote_volume)},
-                          separators=(",", ":"))
+        qv = "null" if self.quote_volume is None else '"' + dec_str(self.quote_volume) + '"'
+        return ('{"o":"' + dec_str(self.open) + '","h":"' + dec_str(self.high) + '","l":"' + dec_str(self.low)
+                + '","c":"' + dec_str(self.last) + '","v":"' + dec_str(self.volume) + '","qv":' + qv + "}")
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "Ticker24h":

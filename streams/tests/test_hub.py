@@ -123,3 +123,29 @@ def test_a_rolled_back_change_never_reaches_a_stream(agent_factory, settings):
         hub._task.cancel()
 
     asyncio.run(main())
+
+
+def test_a_shared_read_is_joined_only_by_callers_that_asked_before_it_started():
+    from streams.hub import _SharedRead
+
+    async def main():
+        reads = []
+        gate = asyncio.Event()
+
+        async def read():
+            reads.append(len(reads) + 1)
+            number = len(reads)
+            await gate.wait()
+            return number
+
+        shared = _SharedRead(read)
+        first = asyncio.create_task(shared.get())
+        await asyncio.sleep(0)  # the first read is under way...
+        late = [asyncio.create_task(shared.get()) for _ in range(5)]  # ...so these wait for the next one
+        await asyncio.sleep(0)
+        gate.set()
+        assert await first == 1
+        assert await asyncio.gather(*late) == [2, 2, 2, 2, 2]
+        assert reads == [1, 2]  # six callers, two reads
+
+    asyncio.run(main())

@@ -41,23 +41,30 @@ def trading_namespace():
     """Redis key prefixes of this test session (prices, order signals), shared with the worker subprocesses."""
     from django.conf import settings
 
+    from config.celery_app import app
+
     tag = uuid.uuid4().hex[:8]
-    saved = settings.MARKET_KEY_PREFIX, settings.TRADING_KEY_PREFIX
+    saved = settings.MARKET_KEY_PREFIX, settings.TRADING_KEY_PREFIX, app.conf.task_default_queue
     settings.MARKET_KEY_PREFIX, settings.TRADING_KEY_PREFIX = f"t{tag}-mkt", f"t{tag}-trd"
-    yield {"MARKET_KEY_PREFIX": settings.MARKET_KEY_PREFIX, "TRADING_KEY_PREFIX": settings.TRADING_KEY_PREFIX}
-    settings.MARKET_KEY_PREFIX, settings.TRADING_KEY_PREFIX = saved
+    # Tasks of this session go to a queue of its own: no other worker on the same Redis can take them.
+    app.conf.task_default_queue = f"h5test-{tag}"
+    yield {"MARKET_KEY_PREFIX": settings.MARKET_KEY_PREFIX, "TRADING_KEY_PREFIX": settings.TRADING_KEY_PREFIX,
+           "queue": app.conf.task_default_queue}
+    settings.MARKET_KEY_PREFIX, settings.TRADING_KEY_PREFIX, app.conf.task_default_queue = saved
 
 
 class WorkerProcess:
     """``celery -A config worker`` on the test database, in its own process group (so SIGKILL takes it all)."""
 
-    def __init__(self, *, namespace: dict, queues: str = "celery", concurrency: int = 2, extra_env=None):
+    def __init__(self, *, namespace: dict, queues: str | None = None, concurrency: int = 2, extra_env=None):
         from django.db import connection
 
         db = connection.settings_dict
-        self.queues = queues
+        self.queues = queues or namespace["queue"]
         self.concurrency = concurrency
-        self.env = {**os.environ, **namespace,
+        self.env = {**os.environ, "MARKET_KEY_PREFIX": namespace["MARKET_KEY_PREFIX"],
+                    "TRADING_KEY_PREFIX": namespace["TRADING_KEY_PREFIX"],
+                    "CELERY_TASK_DEFAULT_QUEUE": namespace["queue"],
                     "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
                                     f"{db['NAME']}",
                     "CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_VISIBILITY_TIMEOUT": "3",
@@ -102,11 +109,8 @@ class WorkerProcess:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, trading_namespace):
-    """One real worker for the session, consuming the default queue."""
-    from config.celery_app import app
-
+    """One real worker for the session, consuming the session's queue."""
     with django_db_blocker.unblock():
-        app.control.purge()  # leftovers of an earlier run would touch rows that no longer exist
         worker = WorkerProcess(namespace=trading_namespace).start()
     yield worker
     worker.stop()

@@ -35,7 +35,7 @@ def test_wallet_page_shows_its_balances_inline_read_only(admin_client, wallet):
     html = r.content.decode()
     assert "USDT" in html and "990.00000000" in html and "10.00000000" in html and "1000.00000000" in html
     assert 'name="balances-0-available"' not in html  # no input: shown, not editable
-    assert "2 ledger entries" in html
+    assert "ledger entries (2)" in html
     assert admin_client.get(reverse("admin:trading_wallet_changelist")).status_code == 200
 
 

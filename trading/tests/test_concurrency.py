@@ -112,7 +112,8 @@ def test_fifty_concurrent_retries_of_one_client_order_id_make_one_order(celery_w
     assert Counter(code for code, _ in results) == {201: 1, 200: 49}
     assert len({order_id for _, order_id in results}) == 1
     order = Order.objects.get(wallet=wallet)
-    assert wait_for(lambda: Order.objects.get(pk=order.pk).status == "filled")
+    assert wait_for(lambda: Order.objects.get(pk=order.pk).status == "filled"), Order.objects.filter(
+        pk=order.pk).values("status", "status_reason", "reject_code", "needs_execution").first()
     assert Fill.objects.filter(order=order).count() == 1
     assert wallet_balances(wallet) == {"USDT": (D("10000") - D("600") - D("0.6"), 0), "BTC": (D("0.01"), 0)}
     assert_ledger_balanced()

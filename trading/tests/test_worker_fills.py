@@ -25,7 +25,7 @@ def test_a_market_order_is_filled_by_the_worker_within_the_wait(celery_worker, t
     _, client, wallet = trader()
     set_market("BTCUSDT", "60000", **BOOK)
     r = place(client, symbol="BTCUSDT", side="buy", type="market", quantity="0.01")
-    assert r.status_code == 201 and r.json()["status"] == "filled" and len(r.json()["fills"]) == 1
+    assert r.status_code == 201 and r.json()["status"] == "filled" and len(r.json()["fills"]) == 1, r.json()
     # wait_ms=0 answers at once; the worker still fills it right after
     r = place(client, wait_ms=0, symbol="BTCUSDT", side="buy", type="market", quantity="0.01")
     assert r.status_code == 201 and r.json()["status"] in ("new", "filled")

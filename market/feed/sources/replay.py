@@ -38,7 +38,7 @@ class ReplaySource(FeedSource):
     def __init__(self, *, directory: str | Path, instruments: list[InstrumentSpec], speed: float = 1.0,
                  loop: bool = True, start_ms: int | None = None, end_ms: int | None = None,
                  tick_seconds: float = 1.0, points: int | None = None, book_shape: BookShape | None = None,
-                 batch_limit: int = 5000, **kwargs):
+                 batch_limit: int = 1000, **kwargs):
         super().__init__(**kwargs)
         self.directory = Path(directory) if directory else None
         self.instruments = {spec.symbol: spec for spec in instruments}
