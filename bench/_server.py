@@ -65,6 +65,70 @@ def gunicorn_command(kind: str, port: int, workers: int, threads: int) -> list[s
     raise ValueError(f"unknown server kind {kind!r}")
 
 
+# --- CPU accounting: what a request costs, whatever else the machine is doing -----------------------------------------
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rpartition(")")[2].split()[1]) == pid:
+                        out.append(int(entry))
+            except OSError:
+                continue
+    return out
+
+
+def postgres_backends(database_url: str) -> list[int]:
+    """PIDs of the PostgreSQL backends connected to this database (the server's persistent connections)."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()").fetchall()
+    return [r[0] for r in rows]
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's processes and its PostgreSQL backends between ``start()`` and ``stop()``.
+
+    On a shared machine wall-clock throughput says as much about the neighbours as about the code; CPU time per
+    request does not. (Redis is left out: one server shared with others, and both endpoints make the same single
+    round trip to it.)
+    """
+
+    def __init__(self, server: "ProductionServer"):
+        self.server = server
+
+    def _pids(self) -> dict[str, list[int]]:
+        return {"server": [self.server.process.pid, *children_of(self.server.process.pid)],
+                "postgres": postgres_backends(self.server.env["DATABASE_URL"])}
+
+    def _sample(self, pids) -> dict[str, dict[int, float]]:
+        return {part: {pid: process_cpu_seconds(pid) for pid in group} for part, group in pids.items()}
+
+    def start(self) -> None:
+        self._before = self._sample(self._pids())
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample(self._pids())
+        return {part: sum(cpu - self._before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+                for part in after}
+
+
 class ProductionServer:
     def __init__(self, *, kind: str = "gthread", workers: int = 2, threads: int = 8, env: dict | None = None,
                  startup_timeout: float = 60.0):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import ProductionServer, service_env  # noqa: E402
+from bench._server import CpuMeter, ProductionServer, service_env  # noqa: E402
 
 TARGET_RATIO = 2.0
 TARGET_P99_MS = 25.0
@@ -85,12 +85,15 @@ def _load(host: str, port: int, path: str, headers: dict, clients: int, seconds:
 
 
 def drive(server, path: str, headers: dict, clients: int, seconds: float) -> dict:
-    """Run the load generator in a fresh process and summarise what it measured."""
+    """Run the load generator in a fresh process and summarise what it measured, and what the server spent."""
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_load, args=(server.host, server.port, path, headers, clients, seconds, send))
+    meter = CpuMeter(server)
+    meter.start()
     process.start()
     result = receive.recv()
+    cpu = meter.stop()
     process.join()
     lat = sorted(result["latencies"])
     if not lat:
@@ -100,7 +103,8 @@ def drive(server, path: str, headers: dict, clients: int, seconds: float) -> dic
         return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1000
 
     return {"requests": len(lat), "rps": len(lat) / result["elapsed"], "p50": pct(50), "p90": pct(90),
-            "p99": pct(99), "mean": statistics.fmean(lat) * 1000, "statuses": result["statuses"]}
+            "p99": pct(99), "mean": statistics.fmean(lat) * 1000, "statuses": result["statuses"],
+            "cpu_us": (cpu["server"] + cpu["postgres"]) / len(lat) * 1e6, "app_cpu_us": cpu["server"] / len(lat) * 1e6}
 
 
 # --- set-up: an account and an agent of the bench's own -----------------------------------------------------------
@@ -150,7 +154,8 @@ def main() -> int:
           + f"; {args.clients} keep-alive clients; {args.rounds} rounds of {args.seconds:g} s per endpoint"
           + f"; {os.cpu_count()} CPUs shared with the load generator"
           + (f"; server env: {' '.join(args.set)}" if args.set else ""))
-    print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}  statuses")
+    print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
+          f"{'cpu us/req':>12}{'(app)':>8}  statuses")
     summary = {}
     for name, (path, _) in targets.items():
         rounds = runs[name]
@@ -158,16 +163,20 @@ def main() -> int:
         for r in rounds:
             for code, n in r["statuses"].items():
                 statuses[code] = statuses.get(code, 0) + n
-        med = {m: statistics.median(r[m] for r in rounds) for m in ("rps", "p50", "p90", "p99", "mean")}
+        med = {m: statistics.median(r[m] for r in rounds)
+               for m in ("rps", "p50", "p90", "p99", "mean", "cpu_us", "app_cpu_us")}
         summary[name] = med
         print(f"{path:<26}{med['rps']:>9.0f}{med['p50']:>9.2f}{med['p90']:>9.2f}{med['p99']:>9.2f}"
-              f"{med['mean']:>9.2f}  {statuses}")
+              f"{med['mean']:>9.2f}{med['cpu_us']:>12.0f}{med['app_cpu_us']:>8.0f}  {statuses}")
         if set(statuses) != {200}:
             print(f"  !! {path} answered something else than 200: the numbers above are not the endpoint's")
+    cpu_ratio = summary["balance"]["cpu_us"] / summary["live"]["cpu_us"]
     cost_ratio = summary["live"]["rps"] / summary["balance"]["rps"]
     p50_ratio = summary["balance"]["p50"] / summary["live"]["p50"]
     p99 = summary["balance"]["p99"]
-    print(f"\ncost ratio balance/live (throughput): {cost_ratio:.2f}x   target <= {TARGET_RATIO:g}x   "
+    print(f"\ncost ratio balance/live (CPU per request, server + PostgreSQL): {cpu_ratio:.2f}x   "
+          f"target <= {TARGET_RATIO:g}x   {'OK' if cpu_ratio <= TARGET_RATIO else 'MISSED'}")
+    print(f"cost ratio balance/live (throughput): {cost_ratio:.2f}x   target <= {TARGET_RATIO:g}x   "
           f"{'OK' if cost_ratio <= TARGET_RATIO else 'MISSED'}")
     print(f"latency ratio balance/live (p50):    {p50_ratio:.2f}x   target <= {TARGET_RATIO:g}x   "
           f"{'OK' if p50_ratio <= TARGET_RATIO else 'MISSED'}")

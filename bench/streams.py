@@ -252,8 +252,10 @@ async def phase(name: str, *, kind: str, port: int, pid: int, keys: list[tuple[s
     cpu, own_cpu = cpu_seconds(pid) - cpu_before, cpu_seconds(os.getpid()) - own_before
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    fills_made = await asyncio.to_thread(lambda: Fill.objects.filter(created_at__gte=started,
-                                                                     agent_id__in=agent_ids).count())
+    # user: the fills of the streaming agents; events: every fill of the pair (each is a public trade)
+    made = Fill.objects.filter(created_at__gte=started)
+    made = made.filter(agent_id__in=agent_ids) if kind == "user" else made.filter(symbol=SYMBOL)
+    fills_made = await asyncio.to_thread(made.count)
     return {"name": name, "kind": kind, "clients": len(keys), "connect_s": connect_s, "stats": stats,
             "rss_connected": rss_connected, "rss_peak": peak, "threads": threads, "generated": generated,
             "fills_made": fills_made, "seconds": generated["seconds"], "cpu": cpu, "client_cpu": own_cpu}

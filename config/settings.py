@@ -305,6 +305,7 @@ ORDER_WAIT_MAX_MS = env.int("ORDER_WAIT_MAX_MS", default=2000)
 MARKET_ORDER_MAX_SLIPPAGE_PCT = env.str("MARKET_ORDER_MAX_SLIPPAGE_PCT", default="5")
 FEE_VOLUME_CACHE_SECONDS = env.int("FEE_VOLUME_CACHE_SECONDS", default=60)
 SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=250)  # crossed orders settled per transaction
+EXECUTION_BATCH_SIZE = env.int("EXECUTION_BATCH_SIZE", default=100)  # waiting market orders executed per task
 SWEEP_COALESCE_MS = env.int("SWEEP_COALESCE_MS", default=20)  # run_sweeper: ticks of a pair merged per window
 EQUITY_SNAPSHOT_SECONDS = env.int("EQUITY_SNAPSHOT_SECONDS", default=60)
 EXECUTION_RECOVERY_SECONDS = env.int("EXECUTION_RECOVERY_SECONDS", default=30)  # beat: recover_executions period

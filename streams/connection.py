@@ -42,7 +42,12 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT = b":heartbeat\n\n"
 RETRY_MS = 3000  # EventSource reconnection delay we suggest
-KNOWN_LIMIT = 5000  # orders/positions/fill ids remembered per connection to drop stale or repeated events
+# What a connection remembers to drop stale or repeated events, bounded so that a long-lived connection stays small
+# (500 connections x these). The bus delivers each message once; repeats come from the snapshot overlapping the first
+# events, or from a producer reporting a change twice, both recent.
+KNOWN_VERSIONS = 2000  # orders / positions: id -> version
+KNOWN_FILLS = 1000  # the agent's fill ids
+KNOWN_TRADES = 200  # public trade ids (the snapshot's 50 and what followed)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class StreamAuth:
 class _Recent:
     """A bounded set: the last ``limit`` ids added."""
 
-    def __init__(self, limit: int = KNOWN_LIMIT):
+    def __init__(self, limit: int):
         self._order: deque = deque()
         self._ids: set = set()
         self._limit = limit
@@ -99,18 +104,18 @@ class _Recent:
 
 
 class _Versions:
-    """Latest (version, data) per id, bounded: an event older than what the client has is dropped."""
+    """Latest version (``updated_at``) per id, bounded: a state no newer than what the client has is dropped."""
 
-    def __init__(self, limit: int = KNOWN_LIMIT):
+    def __init__(self, limit: int = KNOWN_VERSIONS):
         self._known: OrderedDict = OrderedDict()
         self._limit = limit
 
     def newer(self, item: dict) -> bool:
-        key, v, data = item["id"], item.get("v") or 0.0, item["data"]
+        key, v = item["id"], item.get("v") or 0.0
         prev = self._known.get(key)
-        if prev is not None and (v < prev[0] or (v == prev[0] and data == prev[1])):
+        if prev is not None and v <= prev:
             return False
-        self._known[key] = (v, data)
+        self._known[key] = v
         self._known.move_to_end(key)
         if len(self._known) > self._limit:
             self._known.popitem(last=False)
@@ -271,8 +276,8 @@ class StreamConnection:
         self._orders = _Versions()
         self._positions = _Versions()
         self._open_ids: set = set()  # positions the client currently holds as open (for removed_ids)
-        self._fill_ids = _Recent()
-        self._trade_ids = _Recent()
+        self._fill_ids = _Recent(KNOWN_FILLS)
+        self._trade_ids = _Recent(KNOWN_TRADES)
         self._book = {"bids": {}, "asks": {}}
         self._p_orders: dict = {}
         self._p_positions: dict = {}

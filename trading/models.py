@@ -214,7 +214,7 @@ class Order(models.Model):
             models.Index(fields=["wallet", "symbol"], name="order_open_by_wallet",
                          condition=Q(status__in=OPEN_ORDER_STATUSES)),
             # Accepted orders that a worker has not executed yet (recovery after a lost task).
-            models.Index(fields=["created_at"], name="order_awaiting_execution",
+            models.Index(fields=["symbol", "created_at"], name="order_awaiting_execution",
                          condition=Q(needs_execution=True)),
             models.Index(fields=["wallet", "-created_at"], name="order_by_wallet_recent"),
             models.Index(fields=["agent", "-created_at"], name="order_by_agent_recent"),

@@ -18,11 +18,12 @@ TRANSIENT = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff
 
 
 @shared_task(name="trading.fill_order", ignore_result=True, **TRANSIENT)
-def fill_order(order_id: str) -> str | None:
-    """Execute an order that takes liquidity on arrival (fired by ``transaction.on_commit`` of its placement)."""
+def fill_order(order_id: str, symbol: str | None = None) -> int:
+    """Execute an order that takes liquidity on arrival (fired by ``transaction.on_commit`` of its placement),
+    with the other orders of its pair waiting for the same."""
     from trading.services.fills import order_execute
 
-    return order_execute(order_id=order_id)
+    return order_execute(order_id=order_id, symbol=symbol)
 
 
 @shared_task(name="trading.sweep_symbol", ignore_result=True, **TRANSIENT)
@@ -51,9 +52,10 @@ def recover_executions() -> dict:
     from trading.services.market import last_prices
 
     cutoff = timezone.now() - timedelta(seconds=settings.EXECUTION_RECOVERY_AFTER_SECONDS)
-    stuck = list(Order.objects.filter(needs_execution=True, created_at__lt=cutoff).values_list("id", flat=True)[:1000])
-    for order_id in stuck:
-        fill_order.delay(str(order_id))
+    stuck = list(Order.objects.filter(needs_execution=True, created_at__lt=cutoff)
+                 .values_list("id", "symbol")[:1000])
+    for order_id, symbol in stuck:
+        fill_order.delay(str(order_id), symbol)
     symbols = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES, sweep_price__isnull=False)
                    .values_list("symbol", flat=True).distinct())
     prices = last_prices(symbols)

@@ -76,11 +76,6 @@ class FillOutputSerializer(serializers.Serializer):
     realized_pnl = DecimalString(allow_null=True)
     created_at = serializers.DateTimeField()
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        # Negative values are legitimate here (price improvement, a loss); DecimalString refuses them on input only.
-        return data
-
 
 class OrderOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -115,6 +110,8 @@ class OrderWithFillsSerializer(OrderOutputSerializer):
     fills = serializers.SerializerMethodField()
 
     def get_fills(self, order) -> list[dict]:
+        if not order.fill_count:
+            return []
         return FillOutputSerializer(sel.fills_of(order=order), many=True).data
 
 
@@ -141,7 +138,7 @@ def _placed_response(placement, wait_ms: int) -> Response:
     if placement.awaits_execution and wait_ms > 0:
         notify.order_done_wait(order_id=order.pk, timeout_ms=wait_ms,
                                is_done=lambda: not order_services.order_awaits_execution(order_id=order.pk))
-    order.refresh_from_db()
+        order.refresh_from_db()  # otherwise the order is as the placing transaction left it
     code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
     return Response(OrderWithFillsSerializer(order).data, status=code)
 

@@ -5,7 +5,7 @@ Placing an order, in one short transaction:
    so the risk chain sees exact counts and balances, and 50 concurrent retries of one client_order_id find the
    first one's order (the unique constraint (wallet, client_order_id) is the last guard);
 2. gather the risk context and run the engine's risk chain;
-3. insert the order and lock what it may spend through ``wallet_post`` (reason ``order_lock``);
+3. insert the order and lock what it may spend (``trading.wallet``, reason ``order_lock``);
 4. after commit, an order that takes liquidity on arrival is handed to a worker (``fill_order``).
 
 The market read (Redis), the instrument, validation and the engine's preview happen before the transaction: they
@@ -45,7 +45,7 @@ from trading.services import market
 from trading.services.fees import wallet_fee_rate
 from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
 from trading.services.settlement import close_orders, sweep_key
-from trading.wallet import Movement, ensure_balances, wallet_post
+from trading.wallet import Movement, Posting, ensure_balances, wallet_post_many
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
 CONDITIONAL_TYPES = {OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT}
@@ -173,7 +173,7 @@ def _is_client_id_conflict(exc: IntegrityError) -> bool:
 
 
 def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | None, digest: str,
-            balances: dict[str, Balance], now, trips: list, counts: tuple[int, int] | None = None,
+            balances: dict[str, Balance], now, trips: list, counts=None,
             open_delta: int = 0, recent_delta: int = 0) -> Order:
     """Risk-check, insert and lock one order. Runs in the caller's transaction with the wallet's balances locked."""
     intent, pv, spec = prep.intent, prep.preview, prep.spec
@@ -216,18 +216,20 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
                                                    price=intent.trigger_price)
     order.locked_amount = lock_amount
     order.save(force_insert=True)
-    wallet_post(wallet=wallet, movements=[Movement(lock_asset, available=-lock_amount, locked=lock_amount)],
-                reason=LedgerEntry.Reason.ORDER_LOCK, ref_type="order", ref_id=str(order.pk))
+    # the wallet's balances are locked already (lock_wallet): post with them, no second lock query
+    wallet_post_many([Posting(wallet.pk, (Movement(lock_asset, available=-lock_amount, locked=lock_amount),),
+                              LedgerEntry.Reason.ORDER_LOCK, "order", str(order.pk))],
+                     locked={(str(wallet.pk), a): b for a, b in balances.items()})
     if order.needs_execution:
-        order_id = order.pk
-        transaction.on_commit(lambda: _enqueue_execution(order_id))
+        order_id, symbol = order.pk, order.symbol
+        transaction.on_commit(lambda: _enqueue_execution(order_id, symbol))
     return order
 
 
-def _enqueue_execution(order_id) -> None:
+def _enqueue_execution(order_id, symbol: str) -> None:
     from trading.tasks import fill_order
 
-    fill_order.delay(str(order_id))
+    fill_order.delay(str(order_id), symbol)
 
 
 def _record_trips(trips: list, now) -> None:
@@ -368,7 +370,7 @@ def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], ca
                 close_orders(cancelled, status=Order.Status.CANCELLED, reason="replaced by a bulk quote update",
                              now=now)
                 balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
-            counts = order_counts(wallet_id=wallet.pk, now=now) if preps else (0, 0)
+            counts = order_counts(wallet_id=wallet.pk, now=now) if preps else None
             placed = []
             for i, (prep, q) in enumerate(zip(preps, quotes)):
                 coid = q.get("client_order_id")

@@ -53,32 +53,52 @@ def wallet_valuation(*, balances, quote: str | None = None, prices: dict | None 
     return Valuation(cash=cash, positions_value=value, equity=cash + value, prices=prices, unpriced=tuple(unpriced))
 
 
-def order_counts(*, wallet_id, now: datetime) -> tuple[int, int]:
-    """(open orders, orders placed in the last 60 s) of the wallet: two index scans, one round trip."""
+@dataclass(frozen=True)
+class Counters:
+    """What the risk chain counts in the database, read in one round trip."""
+
+    open_orders: int
+    recent_orders: int  # placed in the last 60 s
+    anchor_found: bool  # today's DailyEquityAnchor exists
+    anchor_equity: Decimal | None
+    anchor_tripped: bool
+
+
+def order_counts(*, wallet_id, now: datetime) -> Counters:
+    """Open orders, orders of the last 60 s and today's equity anchor of the wallet: three index lookups, one
+    round trip."""
     table = Order._meta.db_table
+    anchors = DailyEquityAnchor._meta.db_table
     placeholders = ", ".join(["%s"] * len(OPEN_ORDER_STATUSES))
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT (SELECT count(*) FROM {table} WHERE wallet_id = %s AND status IN ({placeholders})),"
-            f"       (SELECT count(*) FROM {table} WHERE wallet_id = %s AND created_at >= %s)",
-            [wallet_id, *OPEN_ORDER_STATUSES, wallet_id, now - timedelta(seconds=60)],
+            f"       (SELECT count(*) FROM {table} WHERE wallet_id = %s AND created_at >= %s),"
+            f"       a.equity, a.tripped_at IS NOT NULL, a.id IS NOT NULL "
+            f"FROM (SELECT 1) one LEFT JOIN {anchors} a ON a.wallet_id = %s AND a.day = %s",
+            [wallet_id, *OPEN_ORDER_STATUSES, wallet_id, now - timedelta(seconds=60), wallet_id,
+             now.astimezone(dt_timezone.utc).date()],
         )
-        open_count, recent = cur.fetchone()
-    return open_count, recent
+        open_count, recent, equity, tripped, found = cur.fetchone()
+    return Counters(open_count, recent, bool(found), equity, bool(tripped))
 
 
 def utc_day_start(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(dt_timezone.utc).date(), time.min, tzinfo=dt_timezone.utc)
 
 
-def day_start_equity(*, wallet: Wallet, equity_now: Decimal, now: datetime, persist: bool) -> tuple[Decimal, bool]:
+def day_start_equity(*, wallet: Wallet, equity_now: Decimal, now: datetime, persist: bool,
+                     counters: Counters | None = None) -> tuple[Decimal, bool]:
     """(equity at 00:00 UTC today, breaker already tripped today). The first time a day is asked for, its anchor
     is the wallet's opening balance if it opened today, else the last equity snapshot before midnight, else the
     equity now; ``persist`` stores it (not from a preview, which has no side effects)."""
     day = now.astimezone(dt_timezone.utc).date()
-    anchor = DailyEquityAnchor.objects.filter(wallet=wallet, day=day).only("equity", "tripped_at").first()
-    if anchor is not None:
-        return anchor.equity, anchor.tripped_at is not None
+    if counters is not None and counters.anchor_found:
+        return counters.anchor_equity, counters.anchor_tripped
+    if counters is None:
+        anchor = DailyEquityAnchor.objects.filter(wallet=wallet, day=day).only("equity", "tripped_at").first()
+        if anchor is not None:
+            return anchor.equity, anchor.tripped_at is not None
     midnight = utc_day_start(now)
     if wallet.created_at >= midnight:
         equity = wallet.starting_balance
@@ -87,7 +107,8 @@ def day_start_equity(*, wallet: Wallet, equity_now: Decimal, now: datetime, pers
                 .order_by("-ts").values_list("equity", flat=True).first())
         equity = snap if snap is not None else equity_now
     if persist:
-        DailyEquityAnchor.objects.get_or_create(wallet=wallet, day=day, defaults={"equity": equity})
+        anchor, _ = DailyEquityAnchor.objects.get_or_create(wallet=wallet, day=day, defaults={"equity": equity})
+        return anchor.equity, anchor.tripped_at is not None
     return equity, False
 
 
@@ -114,14 +135,15 @@ class RiskInputs:
 
 def risk_inputs(*, agent, wallet: Wallet, intent: OrderIntent, spec: InstrumentSpec, preview: Preview, balances,
                 balance_required: Decimal, now: datetime, persist: bool, open_orders_delta: int = 0,
-                recent_orders_delta: int = 0, counts: tuple[int, int] | None = None) -> RiskInputs:
+                recent_orders_delta: int = 0, counts: Counters | None = None) -> RiskInputs:
     """The context of one order. ``balances``: {asset: Balance} of the whole wallet (locked by the caller when
     placing). ``*_delta`` adjust the counts for orders placed/cancelled earlier in the same transaction (bulk)."""
     valuation = wallet_valuation(balances=balances, quote=spec.quote)
     if counts is None:
         counts = order_counts(wallet_id=wallet.pk, now=now)
-    open_orders, recent = counts
-    day_equity, tripped = day_start_equity(wallet=wallet, equity_now=valuation.equity, now=now, persist=persist)
+    open_orders, recent = counts.open_orders, counts.recent_orders
+    day_equity, tripped = day_start_equity(wallet=wallet, equity_now=valuation.equity, now=now, persist=persist,
+                                           counters=counts)
     base = balances.get(spec.base)
     quote = balances.get(spec.quote)
     notional = preview.notional

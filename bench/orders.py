@@ -1,0 +1,362 @@
+"""Orders end to end: market orders placed-and-filled per second, the tick sweep, and pgbench as the yardstick.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h5_bench REDIS_URL=redis://127.0.0.1:6379/5 \
+        .venv/bin/python bench/orders.py [--seconds 20] [--clients 16] [--agents 20] [--resting 100000]
+
+Runs what production runs: gunicorn (gthread, DEBUG off) from ``bench/_server.py``, one Celery worker (prefork,
+concurrency 2), PostgreSQL and Redis. The database is migrated if needed; each run adds its own agents and pairs
+(use a database of its own). Three parts, each printing its numbers next to the target:
+
+1. Market orders: ``--agents`` agents, ``--clients`` concurrent keep-alive clients (a separate asyncio process,
+   so the load generator takes little CPU), each request ``POST /trade/order?wait_ms=2000`` alternating buys and
+   sells of each agent. Reported: orders/s placed AND filled (the response carries the fill), p50/p99 of request
+   to filled response, and p50/p99 of placement to fill as the database records them.
+2. The tick sweep over ``--resting`` resting limit orders spread over 20 pairs: the time of a tick that crosses
+   none, and of one that crosses 1,000 (``trading.services.sweep.sweep_symbol``, in this process, on the same
+   database; plus one 1,000-order sweep through the Celery worker, dispatch included).
+3. pgbench (TPC-B-like, same server, same database, ``--clients`` connections) as the physical reference:
+   part 1's orders/s divided by pgbench's TPS.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._server import PYTHON, ProductionServer, migrate, service_env  # noqa: E402
+
+TARGET_ORDERS_PER_S = 300
+TARGET_P99_MS = 50
+TARGET_NO_CROSS_MS = 5
+TARGET_CROSS_1000_MS = 1000
+D = Decimal
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+# --- the load generator (its own process) -------------------------------------------------------------------------
+def _request(host: str, port: int, key: str, body: dict) -> bytes:
+    payload = json.dumps(body).encode()
+    return (f"POST /api/v1/trade/order?wait_ms=2000 HTTP/1.1\r\nHost: {host}:{port}\r\nX-API-Key: {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode() + payload
+
+
+async def _client(host, port, agents, symbol, qty, deadline, warmup_until, out):
+    reader, writer = await asyncio.open_connection(host, port)
+    side = {key: "buy" for key in agents}
+    i = 0
+    while time.perf_counter() < deadline:
+        key = agents[i % len(agents)]
+        i += 1
+        body = {"symbol": symbol, "side": side[key], "type": "market", "quantity": qty}
+        started = time.perf_counter()
+        writer.write(_request(host, port, key, body))
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        data = await reader.readexactly(length) if length else b""
+        elapsed = time.perf_counter() - started
+        status = int(head[9:12])
+        filled = status == 201 and b'"status":"filled"' in data
+        if filled:
+            side[key] = "sell" if side[key] == "buy" else "buy"
+        if started >= warmup_until:
+            out.append((elapsed, status, filled))
+    writer.close()
+
+
+def _load(host, port, keys_per_client, symbol, qty, seconds, warmup, queue):
+    async def main():
+        out = []
+        start = time.perf_counter()
+        await asyncio.gather(*(_client(host, port, keys, symbol, qty, start + warmup + seconds, start + warmup, out)
+                               for keys in keys_per_client))
+        return out
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    queue.put(asyncio.run(main()))
+
+
+# --- setup ---------------------------------------------------------------------------------------------------------
+def setup_django(env: dict):
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX",
+                                           "CELERY_TASK_DEFAULT_QUEUE", "DJANGO_DEBUG", "LOG_LEVEL")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def make_agents(n: int, *, starting_balance: str, tag: str):
+    from django.conf import settings
+
+    from accounts.services import account_register
+    from agents.services import agent_create
+    from trading.wallet import current_wallet
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # setup speed only
+    loose = {"order_rate_limit": 10000, "max_open_orders": 1000, "max_order_size_pct": "100",
+             "max_position_size_pct": "100"}
+    account = account_register(email=f"bench-{tag}@example.com", password="bench-password-123",
+                               display_name="bench").account
+    out = []
+    for i in range(n):
+        agent, issued = agent_create(account=account, name=f"bench-{i}", starting_balance=D(starting_balance),
+                                     risk_config=loose)
+        out.append((agent, issued.api_key, current_wallet(agent)))
+    return out
+
+
+def bench_pairs(n: int, tag: str) -> list[str]:
+    """The default pairs plus bench pairs up to ``n`` (tick 0.01, step 0.001, price 100)."""
+    from market.models import Instrument
+    from market.prices import instruments_cache_clear
+    from market.services import ensure_default_pairs
+
+    ensure_default_pairs()
+    symbols = list(Instrument.objects.order_by("symbol").values_list("symbol", flat=True))[:5]
+    extra = []
+    for i in range(n - len(symbols)):
+        base = f"B{tag[:4].upper()}{i:02d}"
+        extra.append(Instrument(symbol=f"{base}USDT", base=base, quote="USDT", tick_size=D("0.01"),
+                                step_size=D("0.001"), min_qty=D("0.001"), min_notional=D("5")))
+    Instrument.objects.bulk_create(extra, ignore_conflicts=True)
+    instruments_cache_clear()
+    return symbols + [i.symbol for i in extra]
+
+
+def set_market(symbol, last, *, depth_levels=20, tick=D("0.01"), level_qty=D("1000")):
+    from trading.tests.orders_support import set_market as write
+
+    last = D(last)
+    bids = [(last - tick * (i + 1), level_qty) for i in range(depth_levels)]
+    asks = [(last + tick * (i + 1), level_qty) for i in range(depth_levels)]
+    write(symbol, last, bids=bids, asks=asks)
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([PYTHON, "-m", "celery", "-A", "config", "worker", "-P", "prefork", "-c", "2", "-Q",
+                             env["CELERY_TASK_DEFAULT_QUEUE"], "-n", f"bench-{uuid.uuid4().hex[:6]}@localhost",
+                             "--without-gossip", "--without-mingle", "-l", "WARNING"],
+                            cwd=ROOT, env=env, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(5)
+
+
+# --- part 1 ----------------------------------------------------------------------------------------------------------
+def part_market_orders(args, env, tag) -> float:
+    from django.db.models import F
+
+    from trading.models import Fill, Order
+
+    agents = make_agents(args.agents, starting_balance="1000000", tag=f"{tag}-m")
+    symbol = "BTCUSDT"
+    set_market(symbol, "60000")
+    keys = [key for _, key, _ in agents]
+    keys_per_client = [keys[c::args.clients] for c in range(args.clients) if keys[c::args.clients]]
+    if len(keys_per_client) < args.clients:  # more clients than agents: clients share agents
+        keys_per_client = [keys[c % len(keys):c % len(keys) + 1] for c in range(args.clients)]
+    server_env = {k: env[k] for k in ("MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX", "CELERY_TASK_DEFAULT_QUEUE")}
+    server_env.update(RATE_LIMIT_PER_KEY="1000000000", RATE_LIMIT_PER_ACCOUNT="1000000000")
+    worker = start_worker(env)
+    try:
+        with ProductionServer(kind="gthread", workers=args.web_workers, threads=args.threads, env=server_env) as server:
+            queue = multiprocessing.Queue()
+            since = time.time()
+            proc = multiprocessing.Process(target=_load, args=(server.host, server.port, keys_per_client, symbol,
+                                                               "0.001", args.seconds, args.warmup, queue))
+            proc.start()
+            results = queue.get(timeout=args.seconds + args.warmup + 120)
+            proc.join()
+    finally:
+        stop(worker)
+    latencies = [e * 1000 for e, _, filled in results if filled]
+    statuses = {}
+    for _, status, filled in results:
+        statuses[(status, filled)] = statuses.get((status, filled), 0) + 1
+    rate = len(latencies) / args.seconds
+    wallets = [w for _, _, w in agents]
+    from datetime import datetime, timezone
+
+    window = datetime.fromtimestamp(since + args.warmup, timezone.utc)
+    lags = [(f - o).total_seconds() * 1000 for o, f in Order.objects.filter(
+        wallet__in=wallets, status="filled", created_at__gte=window).annotate(
+        first_fill=F("fills__created_at")).values_list("created_at", "first_fill") if f is not None]
+    print(f"\n1. market orders: {args.agents} agents, {args.clients} concurrent clients, {args.seconds} s "
+          f"(+{args.warmup} s warm-up), gunicorn gthread {args.web_workers}x{args.threads}, 1 Celery worker (2 procs)")
+    print(f"   responses: {sum(statuses.values())}  by (status, filled): {statuses}")
+    print(f"   placed-and-filled: {rate:8.1f} orders/s        (target >= {TARGET_ORDERS_PER_S})")
+    print(f"   request -> filled response: p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
+          f"(target p99 < {TARGET_P99_MS} ms)")
+    print(f"   placement -> fill (database clocks): p50 {pct(lags, 50):6.1f} ms  p99 {pct(lags, 99):6.1f} ms "
+          f"over {len(lags)} orders")
+    return rate
+
+
+# --- part 2 ----------------------------------------------------------------------------------------------------------
+def part_sweep(args, env, tag) -> None:
+    from django.db import connection
+
+    from trading.models import Order
+    from trading.services.sweep import sweep_symbol
+    from trading.tests.orders_support import seed_resting_orders
+
+    pairs = bench_pairs(20, tag)
+    per_pair = args.resting // len(pairs)
+    agents = make_agents(20, starting_balance="100000000", tag=f"{tag}-s")
+    wallets = [w for _, _, w in agents]
+    from market.prices import get_instrument
+
+    top = {}
+    t0 = time.perf_counter()
+    for symbol in pairs:
+        spec = get_instrument(symbol)
+        last = D("60000") if symbol == "BTCUSDT" else D("100")
+        set_market(symbol, last, tick=spec.tick_size)
+        # resting buys below the market, one tick apart; a quantity worth ~10 USDT (above min_notional)
+        prices = [last - spec.tick_size * (i + 1) for i in range(per_pair)]
+        qty = max(spec.min_qty, (D("10") / last).quantize(spec.step_size))
+        qty = (qty / spec.step_size).to_integral_value() * spec.step_size
+        if qty * prices[-1] < spec.min_notional:
+            qty += spec.step_size * ((spec.min_notional - qty * prices[-1]) / (spec.step_size * prices[-1]) + 1)
+            qty = (qty / spec.step_size).to_integral_value() * spec.step_size
+        seed_resting_orders(wallets=wallets, symbol=symbol, side="buy", prices=prices, quantity=qty)
+        top[symbol] = (last, prices)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE trading_order")
+    seeded = time.perf_counter() - t0
+    open_orders = Order.objects.filter(status="new", sweep_price__isnull=False).count()
+    print(f"\n2. tick sweep: {open_orders} resting orders in the database ({per_pair} per pair x {len(pairs)} pairs "
+          f"seeded in {seeded:.0f} s)")
+
+    no_cross = []
+    for i in range(args.sweeps):
+        symbol = pairs[i % len(pairs)]
+        last, _ = top[symbol]
+        t = time.perf_counter()
+        stats = sweep_symbol(symbol=symbol, price=last)
+        no_cross.append((time.perf_counter() - t) * 1000)
+        assert stats.candidates == 0, stats
+    print(f"   tick crossing none:  p50 {pct(no_cross, 50):6.2f} ms  p99 {pct(no_cross, 99):6.2f} ms over "
+          f"{len(no_cross)} ticks   (target < {TARGET_NO_CROSS_MS} ms)")
+
+    cross = []
+    for symbol in pairs[1:6]:
+        last, prices = top[symbol]
+        tick_price = prices[999]  # the 1,000 highest bids are at or above it
+        t = time.perf_counter()
+        stats = sweep_symbol(symbol=symbol, price=tick_price)
+        cross.append((time.perf_counter() - t) * 1000)
+        assert stats.filled == 1000, stats
+    print(f"   tick crossing 1,000: p50 {pct(cross, 50):6.0f} ms  max {max(cross):6.0f} ms over {len(cross)} pairs "
+          f"(in-process)   (target < {TARGET_CROSS_1000_MS} ms)")
+
+    symbol = pairs[6]
+    last, prices = top[symbol]
+    worker = start_worker(env)
+    try:
+        from config.celery_app import app
+        from trading.tasks import sweep_symbol as sweep_task
+
+        deadline = time.time() + 30
+        while not app.control.ping(timeout=0.5) and time.time() < deadline:
+            pass
+        t = time.perf_counter()
+        sweep_task.delay(symbol, str(prices[999]))
+        while Order.objects.filter(symbol=symbol, status="filled").count() < 1000:
+            time.sleep(0.005)
+        via_worker = (time.perf_counter() - t) * 1000
+    finally:
+        stop(worker)
+    print(f"   tick crossing 1,000 through the Celery worker (enqueue to last fill committed): {via_worker:6.0f} ms")
+
+
+# --- part 3 ----------------------------------------------------------------------------------------------------------
+def part_pgbench(args, env, orders_per_s) -> None:
+    from django.db import connection
+
+    db = connection.settings_dict
+    conn = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"] or "postgres"]
+    name = db["NAME"]
+    pg_env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    subprocess.run(["pgbench", *conn, "-i", "-q", "-s", str(args.pgbench_scale), name], env=pg_env, check=True,
+                   capture_output=True)
+    try:
+        out = subprocess.run(["pgbench", *conn, "-c", str(args.clients), "-j", "2", "-T", str(args.pgbench_seconds),
+                              name], env=pg_env, check=True, capture_output=True, text=True).stdout
+    finally:
+        subprocess.run(["pgbench", *conn, "-i", "-I", "d", name], env=pg_env, capture_output=True)
+    tps = next(float(line.split("=")[1].split()[0]) for line in out.splitlines() if line.startswith("tps"))
+    print(f"\n3. pgbench (TPC-B-like, scale {args.pgbench_scale}, {args.clients} clients, {args.pgbench_seconds} s, "
+          f"same server and database): {tps:8.1f} TPS")
+    if orders_per_s:
+        print(f"   market orders placed-and-filled per pgbench transaction: {orders_per_s / tps:.3f} "
+              f"({orders_per_s:.1f} orders/s / {tps:.1f} TPS)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--resting", type=int, default=100_000)
+    parser.add_argument("--sweeps", type=int, default=200)
+    parser.add_argument("--pgbench-scale", type=int, default=10)
+    parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3")
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    env = service_env({"MARKET_KEY_PREFIX": f"bench{tag}-mkt", "TRADING_KEY_PREFIX": f"bench{tag}-trd",
+                       "CELERY_TASK_DEFAULT_QUEUE": f"bench-{tag}"})
+    migrate(env)
+    setup_django(env)
+    from django.db import connection
+
+    print(f"database {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}, "
+          f"redis {env['REDIS_URL']}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    parts = {p.strip() for p in args.parts.split(",")}
+    rate = part_market_orders(args, env, tag) if "1" in parts else None
+    if "2" in parts:
+        part_sweep(args, env, tag)
+    if "3" in parts:
+        part_pgbench(args, env, rate)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (other processes on this machine share its CPUs)")
+
+
+if __name__ == "__main__":
+    main()
