@@ -6,10 +6,14 @@ from rest_framework.test import APIClient
 
 @pytest.fixture(autouse=True)
 def _own_rate_limit_buckets(settings):
-    """Each test counts requests in rate-limit buckets of its own (tests share 127.0.0.1 and one Redis db)."""
+    """Each test counts requests in rate-limit buckets of its own (tests share 127.0.0.1 and one Redis db), and
+    sees key changes at once."""
     import uuid
 
     settings.RATE_LIMIT_KEY_PREFIX = f"rl-test-{uuid.uuid4().hex[:12]}"
+    # Tests edit key rows with update() to simulate time passing; the per-process key cache would hide that
+    # (agents/keycache.py explains why production code calls invalidate()). Its own tests turn it back on.
+    settings.AGENT_KEY_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
+from agents import keycache
 from agents.models import Agent, AgentKey
 from common import keys
 from common.crypto import decrypt
@@ -110,6 +111,7 @@ def _record_use(key: AgentKey, ip: str) -> None:
     if key.last_used_at and now - key.last_used_at < LAST_USED_RESOLUTION and key.last_used_ip == ip:
         return
     AgentKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+    keycache.note_use(key, now, ip)
 
 
 # AgentKey.objects.select_related("agent", "agent__account").filter(lookup=...), with its SQL compiled once:
@@ -122,8 +124,8 @@ def resolve_key(plaintext: str) -> AgentKey:
     lookup = keys.lookup_of(plaintext)
     if lookup is None:
         raise AuthenticationFailed("Invalid API key.")
-    candidates = _KEYS_WITH_AGENT.fetch("lookup", lookup)
-    key = next((k for k in candidates if keys.digest_matches(plaintext, k.key_hash)), None)
+    key = keycache.resolve(plaintext, lambda: next((k for k in _KEYS_WITH_AGENT.fetch("lookup", lookup)
+                                                    if keys.digest_matches(plaintext, k.key_hash)), None))
     if key is None or key.revoked_at is not None:
         raise AuthenticationFailed("Invalid API key.")
     if key.expires_at is not None and key.expires_at <= timezone.now():

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
+from agents import keycache
 from agents.models import Agent, AgentKey
 from agents.risk import risk_overrides_merge
 from common import keys
@@ -125,6 +126,7 @@ def agent_extra_key_issue(*, agent: Agent, scope: str, name: str = "", allowed_i
 def agent_key_revoke(*, key: AgentKey) -> AgentKey:
     """Revoke at once (idempotent: revoking a revoked key keeps its first revocation time)."""
     AgentKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    keycache.invalidate()  # .update() sends no signal: tell every process's key cache
     key.refresh_from_db(fields=["revoked_at"])
     return key
 
@@ -135,6 +137,7 @@ def agent_key_regenerate(*, agent: Agent) -> IssuedKey:
     agent = _locked(agent)
     _refuse_archived(agent)
     AgentKey.objects.filter(agent=agent, is_primary=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    keycache.invalidate()  # .update() sends no signal: tell every process's key cache
     return agent_key_issue(agent=agent, name="primary", is_primary=True)
 
 

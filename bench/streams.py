@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -282,10 +281,11 @@ def report(r: dict, baseline: dict | None, clock: CommitClock) -> None:
           f"RSS < {TARGET_RSS_MB:.0f} MB: {'PASS' if r['rss_peak'] < TARGET_RSS_MB else 'FAIL'}")
     if baseline is not None and baseline["stats"].arrivals:
         b = baseline["stats"].delays(clock)
+        per_connection_kb = ((r["rss_connected"] - baseline["rss_connected"]) * 1024
+                             / max(1, r["clients"] - baseline["clients"]))
         print(f"  vs baseline ({baseline['clients']} clients): p50 x{pct(delays, .5) / pct(b, .5):.2f}"
               f", p99 x{p99 / pct(b, .99):.2f}, RSS +{r['rss_peak'] - baseline['rss_peak']:.1f} MB "
-              f"({(r['rss_connected'] - baseline['rss_connected']) * 1024 / max(1, r['clients'] - baseline['clients']):.0f}"
-              f" KB per extra connection)")
+              f"({per_connection_kb:.0f} KB per extra connection)")
 
 
 def wait_http(url: str, timeout: float = 60) -> None:

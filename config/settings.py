@@ -331,3 +331,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the balance read), so PostgreSQL stops re-planning them; bench/auth_read.py measures the difference.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING",
                                                                                      default=False)
+# Agent keys resolved in the last N seconds are reused by each process without a database query, while the
+# "agent-auth" generation in Redis stands still (agents/keycache.py); 0 turns the cache off.
+AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)

@@ -169,12 +169,12 @@ class StreamConnection:
         interval = self.spec.interval_ms / 1000
         coalesce = settings.STREAMS_COALESCE_MS / 1000
         yield f"retry: {RETRY_MS}\n\n".encode()
-        try:
-            await self.hub.attach(self)
-        except BusUnavailable:
-            yield self._error("UPSTREAM_UNAVAILABLE", "The event bus is unreachable; reconnect later.", True)
-            return
-        try:
+        try:  # from here on, however this ends (a client going away cancels us anywhere), the hub forgets us
+            try:
+                await self.hub.attach(self)
+            except BusUnavailable:
+                yield self._error("UPSTREAM_UNAVAILABLE", "The event bus is unreachable; reconnect later.", True)
+                return
             try:
                 yield await self._snapshot("reconnect" if self.spec.last_event_id else "connect")
             except Exception:  # noqa: BLE001
@@ -294,6 +294,11 @@ class StreamConnection:
     def _take(self, m: dict | None) -> None:
         if m is None or self._resync:
             return
+        mine = m.get("agent") == self.agent_id
+        if mine and m.get("wallet") != self.wallet_id:
+            if m.get("main") and m.get("wallet") not in self._old_wallets:
+                self.resync("wallet_changed")  # a reset opened a new main wallet: move to it
+            return  # another wallet of the agent (a battle's): not this stream's
         if self.symbol is not None and m.get("symbol") != self.symbol:
             return
         changed = False
@@ -308,12 +313,8 @@ class StreamConnection:
                 if self._trade_ids.add(trade["id"]):
                     self._p_trades.append(trade)
                     changed = True
-        if m.get("agent") == self.agent_id:
-            wallet = m.get("wallet")
-            if wallet == self.wallet_id:
-                changed |= self._take_private(m)
-            elif m.get("main") and wallet not in self._old_wallets:
-                self.resync("wallet_changed")  # a reset opened a new main wallet
+        if mine:
+            changed |= self._take_private(m)
         if changed:
             self._p_ts = max(self._p_ts or 0.0, m.get("ts") or 0.0)
             if m.get("src"):

@@ -86,7 +86,7 @@ def stream_symbol_check(*, symbol: str) -> str:
     return get_instrument(symbol).symbol
 
 
-# --- credentials of open streams ----------------------------------------------------------------------------------------
+# --- credentials of open streams --------------------------------------------------------------------------------------
 def stream_key_valid(*, key_id) -> bool:
     """Is the agent key still usable (not revoked or expired, agent not archived, owner active)?"""
     from agents.models import Agent, AgentKey
@@ -105,7 +105,7 @@ def stream_owner_valid(*, account_id, agent_id) -> bool:
             .exclude(status=Agent.Status.ARCHIVED).exists())
 
 
-# --- the outbox (embedded-mode bus) ------------------------------------------------------------------------------------
+# --- the outbox (embedded-mode bus) -----------------------------------------------------------------------------------
 def outbox_last_id() -> int:
     return OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
@@ -118,7 +118,7 @@ def outbox_read(*, after_id: int, also_ids: list[int], limit: int = 1000) -> lis
     return list(OutboxEvent.objects.filter(match).order_by("id").values_list("id", "message")[:limit])
 
 
-# --- webhooks ----------------------------------------------------------------------------------------------------------
+# --- webhooks ---------------------------------------------------------------------------------------------------------
 def webhook_endpoint_list(*, agent) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(agent=agent).order_by("created_at", "id")
 

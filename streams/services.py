@@ -274,7 +274,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     return response.status_code, f"HTTP {response.status_code}", False
 
 
-# --- the outbox (embedded-mode bus) ------------------------------------------------------------------------------------
+# --- the outbox (embedded-mode bus) -----------------------------------------------------------------------------------
 def outbox_prune(*, older_than: timedelta) -> int:
     """Delete outbox rows older than ``older_than`` (every process has long read them)."""
     from streams.models import OutboxEvent

@@ -88,6 +88,12 @@ def test_other_agents_and_other_wallets_are_not_shown(settings):
     assert conn._resync == "wallet_changed"  # a new main wallet: the client gets a fresh snapshot
 
 
+def test_a_reset_moves_an_events_stream_too(settings):
+    conn = connection(settings, kind="events", symbol="BTCUSDT")
+    conn._take({"agent": AGENT, "wallet": "wallet-after-a-reset", "main": True, "ts": 1.0})  # publish_wallet_opened
+    assert conn._resync == "wallet_changed"
+
+
 def test_a_queue_that_overflows_asks_for_a_fresh_snapshot(settings):
     conn = connection(settings, queue_size=2)
     for i in range(3):

@@ -216,7 +216,7 @@ def test_read_scope_keys_cannot_register(allow_private_webhooks, agent_factory, 
     assert (r.status_code, r.json()["error"]["code"]) == (403, "KEY_SCOPE")
 
 
-# --- recording events (no worker: the rows are what the worker will send) ----------------------------------------------
+# --- recording events (no worker: the rows are what the worker will send) ---------------------------------------------
 def test_an_event_is_recorded_once_per_subscribed_endpoint(allow_private_webhooks, agent_key, settings):
     from streams.services import webhook_endpoint_create, webhook_event_record
 
