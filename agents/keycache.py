@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save
 
 from agents.models import Agent, AgentKey
@@ -30,12 +31,21 @@ _entries: dict[str, tuple[int, float, AgentKey]] = {}  # key digest -> (generati
 _digest_of: dict = {}  # key pk -> digest, to keep last_used_* of a cached key current
 
 
+def _clone(instance):
+    """A shallow copy of a model instance with a state of its own (copy.copy would go through pickling hooks)."""
+    clone = instance.__class__.__new__(instance.__class__)
+    clone.__dict__.update(instance.__dict__)
+    clone._state = ModelState()
+    clone._state.db, clone._state.adding = instance._state.db, False
+    return clone
+
+
 def _private_copy(key: AgentKey) -> AgentKey:
-    account = copy.copy(key.agent.account)
-    agent = copy.copy(key.agent)
+    account = _clone(key.agent.account)
+    agent = _clone(key.agent)
     agent.risk_config = copy.deepcopy(agent.risk_config)
     agent.account = account
-    clone = copy.copy(key)
+    clone = _clone(key)
     clone.allowed_ips = list(clone.allowed_ips or [])
     clone.agent = agent
     return clone

@@ -9,8 +9,8 @@ needs it, waits until ``/api/v1/health/live`` answers, and on exit stops the ser
 its process group if it lingers). Kinds:
 
 * ``gthread``: gunicorn WSGI workers with threads (keep-alive connections, Django's sync stack end to end);
-* ``uvicorn``: gunicorn with uvicorn's ASGI workers (how ``bin/run`` serves, for the streams), with
-  ``DB_CONN_MAX_AGE=0`` unless set (see ``__enter__``);
+* ``uvicorn``: gunicorn with uvicorn's ASGI workers (how ``bin/run`` serves, for the streams; ``config/asgi.py``
+  turns persistent database connections off, as Django requires under ASGI);
 * ``sync``: gunicorn's classic sync workers (one request at a time per worker, no keep-alive).
 """
 
@@ -143,11 +143,6 @@ class ProductionServer:
         return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> "ProductionServer":
-        if self.kind == "uvicorn":
-            # Under ASGI each request's sync code runs in a thread of its own, so a persistent connection
-            # (CONN_MAX_AGE > 0) is opened per request and left behind until PostgreSQL runs out of slots
-            # ("too many clients"); Django's docs say to disable persistent connections under ASGI.
-            self.env.setdefault("DB_CONN_MAX_AGE", "0")
         migrate(self.env)
         self.process = subprocess.Popen(gunicorn_command(self.kind, self.port, self.workers, self.threads),
                                         cwd=ROOT, env=self.env, start_new_session=True)

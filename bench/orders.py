@@ -101,6 +101,51 @@ def _load(host, port, keys_per_client, symbol, qty, seconds, warmup, queue):
     queue.put(asyncio.run(main()))
 
 
+# --- CPU accounting: where a placed-and-filled order spends its CPU -------------------------------------------------
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(entry))
+            except OSError:
+                continue
+    return out
+
+
+def _cpu(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except OSError:
+            continue
+    return total
+
+
+def cpu_snapshot(groups: dict) -> dict:
+    return {name: _cpu(pids) for name, pids in groups.items()}
+
+
+def process_groups(server_pid: int, worker_pid: int, load_pid: int) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        backends = [r[0] for r in cur.fetchall()]
+    return {"gunicorn (web)": [server_pid, *_children(server_pid)],
+            "celery worker": [worker_pid, *_children(worker_pid)],
+            "postgres backends": backends, "load generator": [load_pid]}
+
+
 # --- setup ---------------------------------------------------------------------------------------------------------
 def setup_django(env: dict):
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX",
@@ -198,7 +243,12 @@ def part_market_orders(args, env, tag) -> float:
             proc = multiprocessing.Process(target=_load, args=(server.host, server.port, keys_per_client, symbol,
                                                                "0.001", args.seconds, args.warmup, queue))
             proc.start()
+            time.sleep(args.warmup)
+            groups = process_groups(server.process.pid, worker.pid, proc.pid)
+            cpu_before = cpu_snapshot(groups)
             results = queue.get(timeout=args.seconds + args.warmup + 120)
+            groups = {k: v for k, v in process_groups(server.process.pid, worker.pid, proc.pid).items()}
+            cpu_after = cpu_snapshot({k: sorted(set(v) | set(groups[k])) for k, v in groups.items()})
             proc.join()
     finally:
         stop(worker)
@@ -222,6 +272,12 @@ def part_market_orders(args, env, tag) -> float:
           f"(target p99 < {TARGET_P99_MS} ms)")
     print(f"   placement -> fill (database clocks): p50 {pct(lags, 50):6.1f} ms  p99 {pct(lags, 99):6.1f} ms "
           f"over {len(lags)} orders")
+    if latencies:
+        used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+        per_order = ", ".join(f"{k} {v * 1000 / len(latencies):.1f}" for k, v in used.items())
+        print(f"   CPU per placed-and-filled order (ms): {per_order}; total "
+              f"{sum(used.values()) * 1000 / len(latencies):.1f} ms of {os.cpu_count()} CPUs "
+              f"-> ceiling ~{len(latencies) / sum(used.values()) * os.cpu_count():.0f} orders/s if nothing else ran")
     return rate
 
 

@@ -14,6 +14,7 @@ use their cache at all: no generation, no caching.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 from common.redis import get_redis
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def _key(name: str) -> str:
-    return f"gen:{name}"
+    return f"{settings.GENERATION_KEY_PREFIX}:{name}"
 
 
 def current(name: str) -> int | None:

@@ -1,34 +1,70 @@
-"""One UPDATE for many rows with different values: ``UPDATE t SET ... FROM unnest(arrays) v WHERE t.pk = v.pk``.
+"""Statements that write many rows in one round trip, with one typed array per column (``unnest``).
 
 Django's ``bulk_update`` builds a ``CASE WHEN pk = ... THEN ...`` expression per field and row, which costs
-milliseconds of Python per row (10 s for a 600-order sweep batch); this builds the statement as text with typed
-placeholders in one pass. PostgreSQL only (the SQLite fallback is ``bulk_update``).
+milliseconds of Python per row (10 s for a 600-order sweep batch); these build the statement text once, whatever
+the number of rows, and pass the values as arrays. PostgreSQL only; elsewhere they fall back to the ORM.
 """
 
 from django.db import connection
 
 
-def bulk_update_rows(model, objs, fields: list[str]) -> int:
-    """Write ``fields`` of ``objs`` (instances with their pk) in one statement. Returns the rows updated.
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
 
-    The values travel as one typed array per column (``unnest``), so the statement text and its parameter count do
-    not grow with the number of rows.
-    """
+
+def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
+    """``UPDATE t SET f = v.f, ... FROM unnest(arrays) v WHERE t.pk = v.pk`` for ``objs``."""
+    meta = model._meta
+    cols = [meta.pk] + [meta.get_field(f) for f in fields]
+    names = [_qn(c.column) for c in cols]
+    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in cols)
+    set_sql = ", ".join(f"{n} = v.{n}" for n in names[1:])
+    sql = (f"UPDATE {_qn(meta.db_table)} AS t SET {set_sql} FROM unnest({arrays}) AS v({', '.join(names)}) "
+           f"WHERE t.{names[0]} = v.{names[0]}")
+    params = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs] for c in cols]
+    return sql, params
+
+
+def insert_rows_sql(model, objs) -> tuple[str, list]:
+    """``INSERT INTO t (...) SELECT * FROM unnest(arrays)`` for ``objs`` (auto primary keys left to the database,
+    ``auto_now_add`` fields filled in)."""
+    meta = model._meta
+    cols = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type() in
+                                                    ("AutoField", "BigAutoField", "SmallAutoField"))]
+    for obj in objs:
+        for c in cols:
+            if getattr(c, "auto_now_add", False) or getattr(c, "auto_now", False):
+                c.pre_save(obj, add=True)
+    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in cols)
+    sql = (f"INSERT INTO {_qn(meta.db_table)} ({', '.join(_qn(c.column) for c in cols)}) "
+           f"SELECT * FROM unnest({arrays})")
+    params = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs] for c in cols]
+    return sql, params
+
+
+def bulk_update_rows(model, objs, fields: list[str]) -> int:
+    """Write ``fields`` of ``objs`` (instances with their pk) in one statement. Returns the rows updated."""
     objs = list(objs)
     if not objs:
         return 0
     if connection.vendor != "postgresql":
         return model.objects.bulk_update(objs, fields)
-    meta = model._meta
-    pk = meta.pk
-    cols = [pk] + [meta.get_field(f) for f in fields]
-    qn = connection.ops.quote_name
-    names = [qn(c.column) for c in cols]
-    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in cols)
-    set_sql = ", ".join(f"{n} = v.{n}" for n in names[1:])
-    sql = (f"UPDATE {qn(meta.db_table)} AS t SET {set_sql} FROM unnest({arrays}) AS v({', '.join(names)}) "
-           f"WHERE t.{names[0]} = v.{names[0]}")
-    params = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs] for c in cols]
+    sql, params = update_rows_sql(model, objs, fields)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+def update_then_insert(update_model, update_objs, fields: list[str], insert_model, insert_objs) -> None:
+    """``bulk_update_rows`` and an insert of ``insert_objs`` in ONE statement (a data-modifying CTE): the balance
+    updates and their ledger rows of a posting travel together."""
+    update_objs, insert_objs = list(update_objs), list(insert_objs)
+    if connection.vendor != "postgresql" or not update_objs or not insert_objs:
+        bulk_update_rows(update_model, update_objs, fields)
+        if insert_objs:
+            insert_model.objects.bulk_create(insert_objs)
+        return
+    usql, uparams = update_rows_sql(update_model, update_objs, fields)
+    isql, iparams = insert_rows_sql(insert_model, insert_objs)
+    with connection.cursor() as cur:
+        cur.execute(f"WITH updated AS ({usql} RETURNING 1) {isql}", uparams + iparams)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from common.errors import BusinessRejection
 from common.money import ZERO, fmt
-from trading.dbutil import bulk_update_rows
+from trading.dbutil import update_then_insert
 from trading.models import Balance, LedgerEntry, Wallet
 
 
@@ -209,6 +209,6 @@ def _post_many(postings, locked):
     rows = [balances[k] for k in sorted(changed)]
     for b in rows:
         b.updated_at = now
-    bulk_update_rows(Balance, rows, ["available", "locked", "updated_at"])
-    LedgerEntry.objects.bulk_create(ledger)
+    # the balance UPDATE and the ledger INSERT in one statement: one round trip per posting batch
+    update_then_insert(Balance, rows, ["available", "locked", "updated_at"], LedgerEntry, ledger)
     return balances

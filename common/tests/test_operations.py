@@ -112,3 +112,28 @@ def test_metrics_count_requests_by_route_and_status_in_prometheus_format(api):
     assert re.search(r'^http_request_duration_seconds_bucket\{le="0.005",method="GET",route="api/v1/health/live"\}'
                      r" \S+$", text, re.M)
     assert "# TYPE http_requests_total counter" in text
+
+
+def test_paginated_documents_the_page_envelope():
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.utils import extend_schema
+    from django.urls import path
+    from rest_framework import serializers
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from common.pagination import paginated
+
+    class ThingView(APIView):
+        class OutputSerializer(serializers.Serializer):
+            name = serializers.CharField()
+
+        @extend_schema(responses={200: paginated(OutputSerializer)})
+        def get(self, request):
+            return Response()
+
+    schema = SchemaGenerator(patterns=[path("things", ThingView.as_view())]).get_schema(request=None, public=True)
+    ref = schema["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    assert page["properties"]["results"]["type"] == "array"

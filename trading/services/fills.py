@@ -32,11 +32,13 @@ logger = logging.getLogger(__name__)
 def order_execute(*, order_id, symbol: str | None = None) -> int:
     """Execute ``order_id`` (and its pair's other waiting orders) against the market now. Returns how many
     orders this call executed (0: someone else did, or it was cancelled)."""
+    if symbol is None:
+        symbol = Order.objects.filter(pk=order_id, needs_execution=True).values_list("symbol", flat=True).first()
+    elif not Order.objects.filter(pk=order_id, needs_execution=True).exists():
+        symbol = None
+    if symbol is None:  # executed already (in another task's batch, usually) or gone: one query, no transaction
+        return 0
     with transaction.atomic():
-        if symbol is None:
-            symbol = Order.objects.filter(pk=order_id).values_list("symbol", flat=True).first()
-            if symbol is None:
-                return 0
         batch = list(Order.objects.select_for_update(no_key=True, skip_locked=True)
                      .filter(needs_execution=True, symbol=symbol)
                      .order_by("created_at")[:settings.EXECUTION_BATCH_SIZE])

@@ -70,16 +70,22 @@ def order_counts(*, wallet_id, now: datetime) -> Counters:
     table = Order._meta.db_table
     anchors = DailyEquityAnchor._meta.db_table
     placeholders = ", ".join(["%s"] * len(OPEN_ORDER_STATUSES))
+    # parameters as each backend stores them (uuid, datetime and date differ between PostgreSQL and SQLite)
+    wallet = Order._meta.get_field("wallet").get_db_prep_value(wallet_id, connection)
+    since = Order._meta.get_field("created_at").get_db_prep_value(now - timedelta(seconds=60), connection)
+    day = DailyEquityAnchor._meta.get_field("day").get_db_prep_value(now.astimezone(dt_timezone.utc).date(),
+                                                                       connection)
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT (SELECT count(*) FROM {table} WHERE wallet_id = %s AND status IN ({placeholders})),"
             f"       (SELECT count(*) FROM {table} WHERE wallet_id = %s AND created_at >= %s),"
             f"       a.equity, a.tripped_at IS NOT NULL, a.id IS NOT NULL "
             f"FROM (SELECT 1) one LEFT JOIN {anchors} a ON a.wallet_id = %s AND a.day = %s",
-            [wallet_id, *OPEN_ORDER_STATUSES, wallet_id, now - timedelta(seconds=60), wallet_id,
-             now.astimezone(dt_timezone.utc).date()],
+            [wallet, *OPEN_ORDER_STATUSES, wallet, since, wallet, day],
         )
         open_count, recent, equity, tripped, found = cur.fetchone()
+    if equity is not None and not isinstance(equity, Decimal):  # SQLite hands back the decimal as text/float
+        equity = DailyEquityAnchor._meta.get_field("equity").to_python(str(equity))
     return Counters(open_count, recent, bool(found), equity, bool(tripped))
 
 

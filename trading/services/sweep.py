@@ -49,7 +49,7 @@ def crossed_order_ids(*, symbol: str, low: Decimal, high: Decimal) -> list:
     """Ids of the open orders of ``symbol`` that some price in [low, high] reaches: one UNION ALL of two index
     range scans, one round trip."""
     parts = [Order.objects.filter(symbol=symbol, status__in=OPEN_ORDER_STATUSES, fires=fires,
-                                  sweep_price__isnull=False, **bound).values_list("id", flat=True)
+                                  sweep_price__isnull=False, **bound).order_by().values_list("id", flat=True)
              for fires, bound in _range_filters(low, high)]
     return list(parts[0].union(parts[1], all=True))
 
