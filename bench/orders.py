@@ -23,7 +23,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -80,7 +79,13 @@ async def _client(host, port, agents, symbol, qty, deadline, warmup_until, out):
         if filled:
             side[key] = "sell" if side[key] == "buy" else "buy"
         if started >= warmup_until:
-            out.append((elapsed, status, filled))
+            code = None
+            if status != 201:
+                try:
+                    code = json.loads(data)["error"]["code"]
+                except (ValueError, KeyError, TypeError):
+                    code = "?"
+            out.append((elapsed, status, filled, code))
     writer.close()
 
 
@@ -224,7 +229,7 @@ def stop(proc: subprocess.Popen) -> None:
 def part_market_orders(args, env, tag) -> float:
     from django.db.models import F
 
-    from trading.models import Fill, Order
+    from trading.models import Order
 
     agents = make_agents(args.agents, starting_balance="1000000", tag=f"{tag}-m")
     symbol = "BTCUSDT"
@@ -236,6 +241,16 @@ def part_market_orders(args, env, tag) -> float:
     server_env = {k: env[k] for k in ("MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX", "CELERY_TASK_DEFAULT_QUEUE")}
     server_env.update(RATE_LIMIT_PER_KEY="1000000000", RATE_LIMIT_PER_ACCOUNT="1000000000")
     worker = start_worker(env)
+    # the feed: keep the price fresh (a price older than FEED_STALE_SECONDS closes the market to market orders)
+    import threading
+
+    feeding = threading.Event()
+
+    def feed():
+        while not feeding.wait(1.0):
+            set_market(symbol, "60000")
+
+    threading.Thread(target=feed, daemon=True).start()
     try:
         with ProductionServer(kind="gthread", workers=args.web_workers, threads=args.threads, env=server_env) as server:
             queue = multiprocessing.Queue()
@@ -251,11 +266,13 @@ def part_market_orders(args, env, tag) -> float:
             cpu_after = cpu_snapshot({k: sorted(set(v) | set(groups[k])) for k, v in groups.items()})
             proc.join()
     finally:
+        feeding.set()
         stop(worker)
-    latencies = [e * 1000 for e, _, filled in results if filled]
+    latencies = [e * 1000 for e, _, filled, _ in results if filled]
     statuses = {}
-    for _, status, filled in results:
-        statuses[(status, filled)] = statuses.get((status, filled), 0) + 1
+    for _, status, filled, code in results:
+        key = (status, "filled" if filled else code or "not filled")
+        statuses[key] = statuses.get(key, 0) + 1
     rate = len(latencies) / args.seconds
     wallets = [w for _, _, w in agents]
     from datetime import datetime, timezone
@@ -266,7 +283,7 @@ def part_market_orders(args, env, tag) -> float:
         first_fill=F("fills__created_at")).values_list("created_at", "first_fill") if f is not None]
     print(f"\n1. market orders: {args.agents} agents, {args.clients} concurrent clients, {args.seconds} s "
           f"(+{args.warmup} s warm-up), gunicorn gthread {args.web_workers}x{args.threads}, 1 Celery worker (2 procs)")
-    print(f"   responses: {sum(statuses.values())}  by (status, filled): {statuses}")
+    print(f"   responses: {sum(statuses.values())}  by (status, outcome): {statuses}")
     print(f"   placed-and-filled: {rate:8.1f} orders/s        (target >= {TARGET_ORDERS_PER_S})")
     print(f"   request -> filled response: p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
           f"(target p99 < {TARGET_P99_MS} ms)")

@@ -56,12 +56,19 @@ class RowLoader:
 
     def fetch(self, field_name: str, value) -> list:
         """Instances of the base model whose ``field_name`` equals ``value``, with their relations attached."""
-        column = self.model._meta.get_field(field_name).column
+        field = self.model._meta.get_field(field_name)
+        connection = connections[self.using]
+        return self.fetch_where(f't0."{field.column}" = %s', [field.get_db_prep_value(value, connection)])
+
+    def fetch_where(self, where: str, params: list, order_by: str = "") -> list:
+        """Like :meth:`fetch` with a SQL condition of your own on the aliases ``t0`` (the base model), ``t1``...
+        (the relations, in order). ``params`` must already be database values (``field.get_db_prep_value``)."""
         plan, _ = self._plan
         converters = self._converters
         connection = connections[self.using]  # this thread's
+        sql = f"{self._select} WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "")
         with connection.cursor() as cursor:
-            cursor.execute(f'{self._select} WHERE t0."{column}" = %s', [value])
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         out = []
         for row in rows:

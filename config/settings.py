@@ -338,3 +338,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # "agent-auth" generation in Redis stands still (agents/keycache.py); 0 turns the cache off.
 AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)
 GENERATION_KEY_PREFIX = env.str("GENERATION_KEY_PREFIX", default="gen")  # Redis keys of common/generation.py
+# OpenAPI: name the order status choices (several apps have a "status" field).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "trading.models.Order.Status"

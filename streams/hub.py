@@ -89,7 +89,7 @@ class Hub:
         self._books_inflight: set[str] = set()
         self._books_dirty: set[str] = set()
         self._market_reads: dict[str, _SharedRead] = {}
-        self.dispatched = 0  # messages handed to connections (for the benchmark and /metrics-style curiosity)
+        self._ups = 0  # times the source came up
 
     # --- connections ---------------------------------------------------------------------------------------------
     async def attach(self, conn) -> None:
@@ -126,7 +126,6 @@ class Hub:
             targets = set(targets) | self.by_symbol[symbol]
         for conn in tuple(targets):
             conn.offer(message)
-            self.dispatched += 1
 
     def _bus_down(self) -> None:
         self.ready.clear()
@@ -134,6 +133,7 @@ class Hub:
             conn.bus_down()
 
     def _bus_up(self, *, after_failure: bool) -> None:
+        self._ups += 1
         self.ready.set()
         if after_failure:
             for conn in self.connections():
@@ -182,22 +182,24 @@ class Hub:
     async def _run(self) -> None:
         source = self._redis_source if settings.STREAMS_BUS == "redis" else self._outbox_source
         backoff = BACKOFF_INITIAL_SECONDS
-        failed = False
+        after_failure = False
         while True:
+            ups = self._ups
             try:
-                await source(after_failure=failed)
+                await source(after_failure=after_failure)
+                return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on anything: the hub must outlive hiccups
+                if self._ups != ups:  # it had come up since the last failure: this is a new outage
+                    backoff = BACKOFF_INITIAL_SECONDS
                 logger.warning("stream bus source failed (%s: %s); reconnecting in %.1fs",
                                type(exc).__name__, exc, backoff)
-                if not failed:
+                if self.ready.is_set():
                     self._bus_down()
-                failed = True
+                after_failure = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
-            else:
-                return
 
     async def _redis_source(self, *, after_failure: bool) -> None:
         import redis.asyncio as aioredis

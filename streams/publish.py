@@ -10,7 +10,8 @@ failure never raises into the caller.
   ``Outcome``): orders changed, fills inserted (``pk`` set), positions updated. Grouped so that an order, its fills
   and its position reach a stream in the same delta.
 - ``publish_order_update(order)``, ``publish_fill(fill, order=, position=)``, ``publish_position(position)``: the
-  same for single objects.
+  same for single objects. (An order that executes on arrival is best published with its fills only: see
+  docs/streams.md, "Wiring".)
 - ``publish_wallet_opened(wallet)``: a reset opened a new main wallet; open streams re-snapshot onto it.
 - ``publish_book(symbol, book)``: a new order book (optional: the streams re-read books on every feed tick).
 - ``publish_risk_breach(agent_id=, code=, message=, details=)``: a risk rule refused an order (webhook only). Call

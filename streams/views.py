@@ -189,6 +189,7 @@ class WebhookDeliveryOutputSerializer(serializers.Serializer):
 
 class WebhookListCreateView(APIView):
     permission_classes = [IsAgent]
+    pagination_class = DefaultPagination  # also tells the schema that the list is paginated
 
     class InputSerializer(serializers.Serializer):
         url = serializers.URLField(max_length=2000)
@@ -204,7 +205,7 @@ class WebhookListCreateView(APIView):
     @extend_schema(operation_id="webhooks_list", tags=[TAG], auth=AGENT_KEY,
                    responses={200: WebhookEndpointOutputSerializer(many=True)})
     def get(self, request):
-        paginator = DefaultPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.webhook_endpoint_list(agent=agent_context(request).agent),
                                            request, view=self)
         return paginator.get_paginated_response(WebhookEndpointOutputSerializer(page, many=True).data)
@@ -248,6 +249,7 @@ class WebhookTestView(APIView):
 
 class WebhookDeliveryListView(APIView):
     permission_classes = [IsAgent]
+    pagination_class = DefaultPagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
@@ -258,7 +260,7 @@ class WebhookDeliveryListView(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         endpoint = selectors.webhook_endpoint_get(agent=agent_context(request).agent, endpoint_id=webhook_id)
-        paginator = DefaultPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.webhook_delivery_list(endpoint=endpoint, status=filters.validated_data.get("status")),
             request, view=self)

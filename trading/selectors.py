@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 
 from common.errors import NotFound
 from common.money import ZERO, to_decimal
+from common.rowloader import RowLoader
 from trading.models import Balance, Wallet
 
 logger = logging.getLogger(__name__)
@@ -95,22 +96,18 @@ def last_prices(*, symbols: list[str]) -> dict[str, Decimal]:
     return out
 
 
-# The hottest read of the API (every agent polls its balance), so it is one hand-written query: the ORM would
-# spend several times longer compiling the SQL than PostgreSQL spends running it. Table and column names come
-# from the models, so a renamed field breaks loudly here rather than silently.
-_B, _W = Balance._meta, Wallet._meta
-_CURRENT_BALANCES_SQL = (
-    f'SELECT b."{_B.get_field("wallet").column}", w."{_W.get_field("epoch").column}", b."asset", b."available", '
-    f'b."locked" FROM "{_B.db_table}" b JOIN "{_W.db_table}" w ON w."id" = b."{_B.get_field("wallet").column}" '
-    f'WHERE w."{_W.get_field("agent").column}" = %s AND w."kind" = %s AND w."retired_at" IS NULL '
-    f'ORDER BY b."asset"'
-)
+# The hottest read of the API (every agent polls its balance): one query, its SQL built once (common.rowloader)
+# rather than compiled by the ORM on every call, which cost several times what PostgreSQL spends answering it.
+_BALANCES_WITH_WALLET = RowLoader(Balance, "wallet")
 
 
-def _current_balance_rows(agent_id) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(_CURRENT_BALANCES_SQL, [agent_id, Wallet.Kind.MAIN.value])
-        return cursor.fetchall()
+def _current_balances(agent_id) -> list[Balance]:
+    """The balances of the agent's current main wallet, each with ``.wallet`` loaded, by asset."""
+    connection = connections[Wallet.objects.db]
+    agent = Wallet._meta.get_field("agent")
+    return _BALANCES_WITH_WALLET.fetch_where(
+        f't1."{agent.column}" = %s AND t1."kind" = %s AND t1."retired_at" IS NULL',
+        [agent.get_db_prep_value(agent_id, connection), Wallet.Kind.MAIN.value], order_by='t0."asset"')
 
 
 def wallet_balances(*, agent) -> WalletBalances:
@@ -118,13 +115,13 @@ def wallet_balances(*, agent) -> WalletBalances:
 
     One query for the balances (joined to the current wallet), plus one price read when non-quote assets are held.
     """
-    rows = _current_balance_rows(agent.pk)
+    rows = _current_balances(agent.pk)
     if not rows:
         # Every wallet is opened with a quote balance row, so no row means no current wallet.
         wallet = wallet_current(agent=agent)
         return WalletBalances(str(wallet.pk), wallet.epoch, [], ZERO, [])
     quote = settings.QUOTE_ASSET
-    balances = [AssetBalance(asset, available, locked) for _, _, asset, available, locked in rows]
+    balances = [AssetBalance(b.asset, b.available, b.locked) for b in rows]
     held = [b.asset for b in balances if b.asset != quote and b.total > 0]
     prices = last_prices(symbols=[f"{asset}{quote}" for asset in held])
     equity = ZERO
@@ -138,5 +135,5 @@ def wallet_balances(*, agent) -> WalletBalances:
                 unpriced.append(b.asset)
             else:
                 equity += b.total * price
-    wallet_id, epoch = rows[0][0], rows[0][1]
-    return WalletBalances(str(wallet_id), epoch, balances, equity, unpriced)
+    wallet = rows[0].wallet
+    return WalletBalances(str(wallet.pk), wallet.epoch, balances, equity, unpriced)

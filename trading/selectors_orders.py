@@ -4,13 +4,12 @@ Everything is scoped to one wallet: an order of another wallet is "not found", n
 """
 
 import uuid
-from datetime import datetime
 
 import django_filters
 from django.db.models import Q, QuerySet
 
 from common.errors import NotFound
-from trading.models import OPEN_ORDER_STATUSES, Fill, Order, Position, Wallet
+from trading.models import OPEN_ORDER_STATUSES, Fill, Order, Wallet
 
 
 def order_get(*, wallet: Wallet, ref: str) -> Order:
@@ -96,13 +95,6 @@ def fills_of(*, order: Order) -> list[Fill]:
     return list(order.fills.order_by("seq"))
 
 
-def positions_of(*, wallet: Wallet, include_flat: bool = False) -> list[Position]:
-    qs = Position.objects.filter(wallet=wallet)
-    if not include_flat:
-        qs = qs.filter(Q(quantity__gt=0) | ~Q(realized_pnl=0))
-    return list(qs.order_by("symbol"))
-
-
 def _filtered(filterset_cls, filters, qs):
     if not filters:
         return qs
@@ -113,6 +105,3 @@ def _filtered(filterset_cls, filters, qs):
         raise ValidationError(fs.errors)
     return fs.qs
 
-
-def recent_orders_count(*, wallet_id, since: datetime) -> int:
-    return Order.objects.filter(wallet_id=wallet_id, created_at__gte=since).count()

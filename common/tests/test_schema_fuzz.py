@@ -3,7 +3,8 @@ documented response must match its schema.
 
 Runs in-process through WSGI (no server) on PostgreSQL and Redis, in autocommit like production (each request
 commits, so a request that breaks its transaction cannot hide behind the test's). The schema is read from
-``/api/schema/`` when the test runs, so endpoints that other apps add are fuzzed without touching this file.
+``/api/schema/`` when the tests are collected, one test per operation, so endpoints that other apps add are fuzzed
+without touching this file.
 Protected operations get credentials: an agent key where the schema asks for ``AgentKey``, an account JWT where
 it asks for ``jwtAuth``.
 
@@ -65,9 +66,9 @@ def credentials(transactional_db, settings):
     }
 
 
-def headers_for(operation, credentials) -> dict:
+def headers_for(operation: dict, credentials) -> dict:
     """The credentials one of the operation's security requirements names (the agent key first)."""
-    requirements = operation.definition.raw.get("security") or []
+    requirements = operation.get("security") or []
     names = {name for requirement in requirements for name in requirement}
     for scheme in ("AgentKey", "jwtAuth"):
         if scheme in names:
@@ -83,4 +84,26 @@ schema = _load_schema()
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_no_input_breaks_any_endpoint(case, credentials, transactional_db):
-    case.call_and_validate(headers=headers_for(case.operation, credentials), checks=CHECKS)
+    case.call_and_validate(headers=headers_for(case.operation.definition.raw, credentials), checks=CHECKS)
+
+
+def test_the_fuzzer_gets_past_authentication(credentials, transactional_db):
+    """Each protected GET without parameters answers something else than 401 with the credentials the fuzzer
+    sends: otherwise the fuzz above would only ever exercise the authentication layer."""
+    from rest_framework.test import APIClient
+
+    checked = []
+    for path, operations in schema.raw_schema["paths"].items():
+        get = operations.get("get")
+        if not get or "{" in path or any(p.get("required") for p in get.get("parameters", [])):
+            continue
+        names = {name for requirement in get.get("security") or [] for name in requirement}
+        if not names or {} in (get.get("security") or []):
+            continue  # public
+        headers = headers_for(get, credentials)
+        client = APIClient()
+        client.credentials(**{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+        response = client.get(path)
+        assert response.status_code != 401, (path, response.content[:300])
+        checked.append(path)
+    assert "/api/v1/account/balance" in checked and "/api/v1/agents" in checked

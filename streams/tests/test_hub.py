@@ -149,3 +149,70 @@ def test_a_shared_read_is_joined_only_by_callers_that_asked_before_it_started():
         assert reads == [1, 2]  # six callers, two reads
 
     asyncio.run(main())
+
+
+class RedisProxy:
+    """A TCP proxy in front of Redis that a test can cut and restore: the hub's subscription goes through it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.server = None
+        self.pipes: set = set()
+
+    async def start(self):
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, reader, writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        self.pipes.add((writer, up_writer))
+
+        async def pump(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    async def cut(self):
+        self.server.close()
+        for a, b in self.pipes:
+            a.close()
+            b.close()
+        self.pipes.clear()
+        await self.server.wait_closed()
+
+
+def test_a_bus_outage_is_reported_then_answered_with_a_fresh_snapshot(agent_factory, settings):
+    from streams.tests.support import free_port
+    from trading.wallet import current_wallet
+
+    port = free_port()
+    settings.STREAMS_BUS = "redis"
+    settings.REDIS_URL = settings.REDIS_URL.replace("127.0.0.1:6379", f"127.0.0.1:{port}")  # the hub's side only
+    agent, _ = agent_factory()
+    wallet = current_wallet(agent)
+
+    async def main():
+        proxy = RedisProxy(port)
+        await proxy.start()
+        hub = Hub()
+        conn, frames = open_connection(agent, hub)
+        assert b"event: snapshot" in await next_event(frames)
+        await proxy.cut()
+        down = await next_event(frames)
+        assert b"event: error" in down and b'"code":"UPSTREAM_UNAVAILABLE"' in down and b'"retryable":true' in down
+        await proxy.start()
+        again = await next_event(frames, timeout=10)
+        assert b"event: snapshot" in again and b'"reason":"bus_reconnected"' in again
+        await asyncio.to_thread(bus.send, fill_message(agent, wallet.pk, 7))  # published straight to Redis
+        assert b'"fills":[{"id":7}]' in await next_event(frames)
+        await frames.aclose()
+        hub._task.cancel()
+        await proxy.cut()
+
+    asyncio.run(main())

@@ -1,6 +1,6 @@
 """Telling a waiting API request (and the streams) that a worker has executed an order, through Redis.
 
-The worker, once its fill transaction has committed, pushes the order's status onto a short-lived Redis list; the
+The worker, once its fill transaction has committed, pushes each order's status onto a short-lived Redis list; the
 request that placed the order blocks on that list (``BLPOP``) for at most ``wait_ms``. No database polling. A waiter
 that takes the token pushes it back, so a retried request waiting on the same order is woken too.
 
@@ -25,21 +25,6 @@ def _done_key(order_id) -> str:
 def wallet_channel(wallet_id) -> str:
     """Pub/sub channel of a wallet's order, fill and position events (for the SSE streams)."""
     return f"{settings.TRADING_KEY_PREFIX}:events:{wallet_id}"
-
-
-def order_done_signal(*, order_id, status: str, wallet_id=None, events: list[dict] | None = None) -> None:
-    """Wake whoever waits on ``order_id`` and publish ``events`` on the wallet's channel. Call after commit."""
-    redis = get_redis()
-    if redis is None:
-        return
-    pipe = redis.pipeline(transaction=False)
-    key = _done_key(order_id)
-    pipe.delete(key)
-    pipe.rpush(key, status)
-    pipe.expire(key, DONE_TTL_SECONDS)
-    if wallet_id is not None and events:
-        pipe.publish(wallet_channel(wallet_id), json.dumps(events, default=str))
-    pipe.execute()
 
 
 def orders_done_signal(*, signals: list[tuple], events: dict[str, list[dict]]) -> None:

@@ -383,9 +383,7 @@ def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], ca
                                     counts=counts, open_delta=len(placed), recent_delta=len(placed))
                 except ApplicationError as exc:
                     raise _in_quote(exc, i) from None
-                placed.append(order)
-                # the next quote's risk context must see this one's lock
-                balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
+                placed.append(order)  # its lock is in ``balances`` already (posted on these very rows)
     finally:
         _record_trips(trips, now)
     return {"symbol": symbol, "cancelled": cancelled, "orders": placed}

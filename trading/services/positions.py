@@ -39,8 +39,10 @@ class PositionView:
     updated_at: object
 
 
-def positions_at_mark(*, wallet: Wallet, include_closed: bool = False) -> list[PositionView]:
-    rows = list(Position.objects.filter(wallet=wallet).order_by("symbol"))
+def positions_at_mark(*, wallet: Wallet, include_closed: bool = False, rows: list[Position] | None = None
+                      ) -> list[PositionView]:
+    """The wallet's positions (held ones; closed ones too with ``include_closed``) valued at their last price."""
+    rows = list(Position.objects.filter(wallet=wallet).order_by("symbol")) if rows is None else rows
     if not include_closed:
         rows = [p for p in rows if p.quantity > 0]
     marks = last_prices([p.symbol for p in rows if p.quantity > 0])
@@ -84,9 +86,10 @@ def portfolio_get(*, wallet: Wallet) -> Portfolio:
     balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
     quote = settings.QUOTE_ASSET
     val = wallet_valuation(balances=balances, quote=quote)
-    positions = positions_at_mark(wallet=wallet)
-    realized = sum((p.realized_pnl for p in Position.objects.filter(wallet=wallet)), ZERO)
-    fees_paid = sum((p.fees_paid for p in Position.objects.filter(wallet=wallet)), ZERO)
+    rows = list(Position.objects.filter(wallet=wallet).order_by("symbol"))
+    positions = positions_at_mark(wallet=wallet, rows=rows)
+    realized = sum((p.realized_pnl for p in rows), ZERO)
+    fees_paid = sum((p.fees_paid for p in rows), ZERO)
     unrealized = sum((p.unrealized_pnl or ZERO for p in positions), ZERO)
     total = val.equity - wallet.starting_balance
     roi = (total / wallet.starting_balance * 100).quantize(Decimal("0.0001")) if wallet.starting_balance else ZERO

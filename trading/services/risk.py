@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from common.money import ZERO, quantize_amount
 from trading.engine import risk as engine_risk

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading.engine import matching
-from trading.engine.types import EngineRejection, RestingOrder, Side
+from trading.engine.types import EngineRejection, OrderType, RestingOrder, Side
 from trading.models import OPEN_ORDER_STATUSES, Order
 from trading.services import market
 from trading.services.fees import order_fee_rate
@@ -84,7 +84,7 @@ def sweep_symbol(*, symbol: str, price: Decimal, low: Decimal | None = None,
                     if result.executions:
                         items.append((order, result, False))
                     continue
-                if not matching.is_triggered(Side(order.side), intent_of(order).type, order.trigger_price, px):
+                if not matching.is_triggered(Side(order.side), OrderType(order.type), order.trigger_price, px):
                     continue
                 if state is None:
                     state = market.market_state(symbol)
