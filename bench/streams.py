@@ -353,7 +353,7 @@ def main() -> None:
              "--without-gossip", "--without-mingle", "-l", "WARNING"], cwd=ROOT, env=env, start_new_session=True))
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--log-level", "warning", "--no-access-log"],
+             "--workers", "1", "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=env, start_new_session=True)
         processes.append(server)
         wait_http(f"http://127.0.0.1:{port}/api/v1/health/live")

@@ -3,6 +3,7 @@
 Everything is scoped to one wallet: an order of another wallet is "not found", never "forbidden".
 """
 
+import re
 import uuid
 
 import django_filters
@@ -11,11 +12,23 @@ from django.db.models import Q, QuerySet
 from common.errors import NotFound
 from trading.models import OPEN_ORDER_STATUSES, Fill, Order, Wallet
 
+SYMBOL_RE = re.compile(r"[A-Z0-9]{2,32}")
+CLIENT_ORDER_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+
+
+def _symbol_filter(queryset, value):
+    symbol = value.strip().upper()
+    if not SYMBOL_RE.fullmatch(symbol):
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError({"symbol": ["not a symbol: 2-32 letters and digits, e.g. BTCUSDT"]})
+    return queryset.filter(symbol=symbol)
+
 
 def order_get(*, wallet: Wallet, ref: str) -> Order:
     """An order of ``wallet`` by its id, or else by its ``client_order_id``."""
     ref = (ref or "").strip()
-    match = Q(client_order_id=ref)
+    match = Q(client_order_id=ref) if CLIENT_ORDER_ID_RE.fullmatch(ref) else Q(pk__in=[])
     try:
         match |= Q(pk=uuid.UUID(ref))
     except ValueError:
@@ -56,7 +69,7 @@ class OrderFilter(django_filters.FilterSet):
         return queryset.filter(status__in=wanted) if wanted else queryset
 
     def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=value.strip().upper())
+        return _symbol_filter(queryset, value)
 
 
 class FillFilter(django_filters.FilterSet):
@@ -71,7 +84,7 @@ class FillFilter(django_filters.FilterSet):
         fields = ["symbol", "side", "order_id", "since", "until"]
 
     def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=value.strip().upper())
+        return _symbol_filter(queryset, value)
 
 
 def order_list(*, wallet: Wallet, filters: dict | None = None) -> QuerySet[Order]:
@@ -82,7 +95,7 @@ def order_list(*, wallet: Wallet, filters: dict | None = None) -> QuerySet[Order
 def orders_open(*, wallet: Wallet, symbol: str | None = None) -> QuerySet[Order]:
     qs = Order.objects.filter(wallet=wallet, status__in=OPEN_ORDER_STATUSES)
     if symbol:
-        qs = qs.filter(symbol=symbol.strip().upper())
+        qs = _symbol_filter(qs, symbol)
     return qs.order_by("-created_at", "-id")
 
 

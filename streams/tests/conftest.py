@@ -20,16 +20,16 @@ REAUTH_SECONDS = 1.0
 WEBHOOK_RETRY_BASE_SECONDS = 0.5
 
 
-def _server(namespace: dict, **env) -> ServerProcess:
-    return ServerProcess(env={**namespace, "STREAMS_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-                              "STREAMS_REAUTH_SECONDS": str(REAUTH_SECONDS), **env}).start()
+def _server(namespace: dict, name: str, **env) -> ServerProcess:
+    return ServerProcess(name=name, env={**namespace, "STREAMS_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+                                         "STREAMS_REAUTH_SECONDS": str(REAUTH_SECONDS), **env}).start()
 
 
 @pytest.fixture(scope="session")
 def stream_server(django_db_setup, django_db_blocker, trading_namespace):
     """The project under uvicorn (Redis bus), with 1 s heartbeats and credential re-checks."""
     with django_db_blocker.unblock():
-        server = _server(trading_namespace)
+        server = _server(trading_namespace, "redis")
     yield server
     server.stop()
 
@@ -38,7 +38,7 @@ def stream_server(django_db_setup, django_db_blocker, trading_namespace):
 def outbox_server(django_db_setup, django_db_blocker, trading_namespace):
     """The same, in embedded-style outbox mode: no pub/sub, the server polls streams_outboxevent."""
     with django_db_blocker.unblock():
-        server = _server(trading_namespace, STREAMS_BUS="outbox", STREAMS_OUTBOX_POLL_MS="50")
+        server = _server(trading_namespace, "outbox", STREAMS_BUS="outbox", STREAMS_OUTBOX_POLL_MS="50")
     yield server
     server.stop()
 

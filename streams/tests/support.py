@@ -51,7 +51,8 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
 class ServerProcess:
     """One uvicorn worker process serving the project, like ``bin/run`` does."""
 
-    def __init__(self, *, env: dict):
+    def __init__(self, *, env: dict, name: str = "server"):
+        self.name = name
         self.port = free_port()
         self.env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING", **env}
         self.proc = None
@@ -64,10 +65,10 @@ class ServerProcess:
         return self.base + path
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
-        self.log = open(ROOT / "var" / f"h6-uvicorn-{self.port}.log", "w")
+        self.log = open(ROOT / "var" / f"streams-test-{self.name}.log", "w")  # the last session's, for post-mortems
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
+             "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

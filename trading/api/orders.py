@@ -35,6 +35,24 @@ def _symbol(value: str) -> str:
     return value.strip().upper()
 
 
+def _query_symbol(request) -> str | None:
+    """``?symbol=`` normalised, None when absent; 400 for anything that cannot be a pair's symbol."""
+    raw = request.query_params.get("symbol")
+    if not raw:
+        return None
+    symbol = _symbol(raw)
+    if not sel.SYMBOL_RE.fullmatch(symbol):
+        raise serializers.ValidationError({"symbol": ["not a symbol: 2-32 letters and digits, e.g. BTCUSDT"]})
+    return symbol
+
+
+def paginated(serializer_cls, name: str):
+    """The schema of a ``{count, next, previous, results}`` page of ``serializer_cls`` (for the OpenAPI docs)."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": serializer_cls(many=True)})
+
+
 class OrderInputSerializer(serializers.Serializer):
     symbol = serializers.CharField(max_length=20)
     side = serializers.ChoiceField(choices=Order.Side.choices)
@@ -226,7 +244,7 @@ class OrderListView(APIView):
                                OpenApiParameter("since", OpenApiTypes.DATETIME),
                                OpenApiParameter("until", OpenApiTypes.DATETIME),
                                OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses={200: OrderOutputSerializer(many=True)})
+                   responses={200: paginated(OrderOutputSerializer, "PaginatedOrders")})
     def get(self, request):
         qs = sel.order_list(wallet=_wallet(request), filters=request.query_params)
         paginator = DefaultPagination()
@@ -245,15 +263,14 @@ class OpenOrdersView(APIView):
     @extend_schema(operation_id="trade_orders_open", tags=["trading"], auth=AGENT_KEY,
                    parameters=[OpenApiParameter("symbol", str)], responses={200: OrderOutputSerializer(many=True)})
     def get(self, request):
-        orders = sel.orders_open(wallet=_wallet(request), symbol=request.query_params.get("symbol"))
+        orders = sel.orders_open(wallet=_wallet(request), symbol=_query_symbol(request))
         return Response(OrderOutputSerializer(orders, many=True).data)
 
     @extend_schema(operation_id="trade_orders_cancel_all", tags=["trading"], auth=AGENT_KEY,
                    parameters=[OpenApiParameter("symbol", str, description="Only this pair; omit for all")],
                    responses={200: CancelAllOutputSerializer})
     def delete(self, request):
-        symbol = request.query_params.get("symbol") or None
-        symbol = _symbol(symbol) if symbol else None
+        symbol = _query_symbol(request)
         cancelled = order_services.order_cancel_all(wallet=_wallet(request), symbol=symbol,
                                                     reason="cancel-all requested by the agent")
         return Response(self.CancelAllOutputSerializer(
@@ -329,7 +346,7 @@ class TradeHistoryView(APIView):
                                OpenApiParameter("since", OpenApiTypes.DATETIME),
                                OpenApiParameter("until", OpenApiTypes.DATETIME),
                                OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses={200: FillOutputSerializer(many=True)})
+                   responses={200: paginated(FillOutputSerializer, "PaginatedFills")})
     def get(self, request):
         qs = sel.fill_list(wallet=_wallet(request), filters=request.query_params)
         paginator = DefaultPagination()

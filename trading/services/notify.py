@@ -1,4 +1,4 @@
-"""Telling a waiting API request (and the streams) that a worker has executed an order, through Redis.
+"""Telling a waiting API request that a worker has executed its order, through Redis.
 
 The worker, once its fill transaction has committed, pushes each order's status onto a short-lived Redis list; the
 request that placed the order blocks on that list (``BLPOP``) for at most ``wait_ms``. No database polling. A waiter
@@ -8,7 +8,6 @@ In embedded mode (no Redis) the wait falls back to polling the order's row a few
 for a laptop, not for load.
 """
 
-import json
 import time
 
 from django.conf import settings
@@ -22,16 +21,11 @@ def _done_key(order_id) -> str:
     return f"{settings.TRADING_KEY_PREFIX}:order-done:{order_id}"
 
 
-def wallet_channel(wallet_id) -> str:
-    """Pub/sub channel of a wallet's order, fill and position events (for the SSE streams)."""
-    return f"{settings.TRADING_KEY_PREFIX}:events:{wallet_id}"
-
-
-def orders_done_signal(*, signals: list[tuple], events: dict[str, list[dict]]) -> None:
-    """``order_done_signal`` for many orders at once: one pipelined round trip. ``signals`` = [(order_id, status)],
-    ``events`` = {wallet_id: [event, ...]}."""
+def orders_done_signal(*, signals: list[tuple]) -> None:
+    """Wake whoever waits on these orders: ``signals`` = [(order_id, status)], one pipelined round trip. Call after
+    commit. (Order, fill and position events for the streams go through ``streams.publish``.)"""
     redis = get_redis()
-    if redis is None or not (signals or events):
+    if redis is None or not signals:
         return
     pipe = redis.pipeline(transaction=False)
     for order_id, status in signals:
@@ -39,9 +33,6 @@ def orders_done_signal(*, signals: list[tuple], events: dict[str, list[dict]]) -
         pipe.delete(key)
         pipe.rpush(key, status)
         pipe.expire(key, DONE_TTL_SECONDS)
-    for wallet_id, wallet_events in events.items():
-        if wallet_events:
-            pipe.publish(wallet_channel(wallet_id), json.dumps(wallet_events, default=str))
     pipe.execute()
 
 

@@ -45,6 +45,7 @@ from trading.services import market
 from trading.services.fees import wallet_fee_rate
 from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
 from trading.services.settlement import close_orders, sweep_key
+from streams.publish import publish_order_update, publish_risk_breach
 from trading.wallet import Movement, Posting, ensure_balances, wallet_post_many
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
@@ -206,6 +207,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
         order.status, order.closed_at = Order.Status.EXPIRED, now
         order.status_reason = "time in force: nothing was fillable at once"
         order.save(force_insert=True)
+        publish_order_update(order)
         return order
     if prep.takes_now:
         order.needs_execution = True
@@ -216,6 +218,8 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
                                                    price=intent.trigger_price)
     order.locked_amount = lock_amount
     order.save(force_insert=True)
+    if not order.needs_execution:  # one that executes now is published with its fills by the settlement
+        publish_order_update(order)
     # the wallet's balances are locked already (lock_wallet): post with them, no second lock query
     wallet_post_many([Posting(wallet.pk, (Movement(lock_asset, available=-lock_amount, locked=lock_amount),),
                               LedgerEntry.Reason.ORDER_LOCK, "order", str(order.pk))],
@@ -230,6 +234,12 @@ def _enqueue_execution(order_id, symbol: str) -> None:
     from trading.tasks import fill_order
 
     fill_order.delay(str(order_id), symbol)
+
+
+def _report_breach(agent, exc: BusinessRejection) -> None:
+    """A risk rule refused the order: a ``risk.breach`` webhook, recorded outside the rolled-back transaction."""
+    if str(exc.code).startswith("RISK_"):
+        publish_risk_breach(agent_id=agent.pk, code=exc.code, message=exc.message, details=exc.details)
 
 
 def _record_trips(trips: list, now) -> None:
@@ -262,6 +272,9 @@ def order_place(*, agent, wallet: Wallet, intent: OrderIntent, client_order_id: 
         if not client_order_id or not _is_client_id_conflict(exc):
             raise
         return _replay(_by_client_id(wallet, client_order_id), digest)
+    except BusinessRejection as exc:
+        _report_breach(agent, exc)
+        raise
     finally:
         _record_trips(trips, now)
     return Placement(order=order, created=True, awaits_execution=order.needs_execution)
@@ -384,6 +397,9 @@ def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], ca
                 except ApplicationError as exc:
                     raise _in_quote(exc, i) from None
                 placed.append(order)  # its lock is in ``balances`` already (posted on these very rows)
+    except BusinessRejection as exc:
+        _report_breach(agent, exc)
+        raise
     finally:
         _record_trips(trips, now)
     return {"symbol": symbol, "cancelled": cancelled, "orders": placed}

@@ -13,7 +13,6 @@ No fill, fee or PnL rule is computed here: executions come from ``trading.engine
 ``trading.engine.positions``. This module only moves what they decided.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,6 +26,7 @@ from trading.engine import positions as engine_positions
 from trading.engine.types import EngineRejection, MatchResult, OrderStatus, OrderType, PositionState, Side
 from trading.models import LedgerEntry, Order, Position
 from trading.services import notify
+from streams.publish import publish_changes
 from trading.wallet import Movement, Posting, lock_wallet_balances, wallet_post_many
 
 Reason = LedgerEntry.Reason
@@ -287,21 +287,10 @@ def _lock_positions(keys: dict) -> dict[tuple[str, str], Position]:
 
 
 def _after_commit(outcome: Outcome) -> None:
-    """Once committed: wake the requests waiting on these orders, publish the wallets' events."""
+    """Publish what this batch did to the streams and webhooks (delivered if and when the transaction commits),
+    and, once committed, wake the requests waiting on these orders."""
     if not outcome.orders:
         return
-    events = defaultdict(list)
-    for o in outcome.orders:
-        events[str(o.wallet_id)].append({"type": "order", "id": str(o.pk), "client_order_id": o.client_order_id,
-                                         "symbol": o.symbol, "side": o.side, "status": o.status,
-                                         "filled_quantity": str(o.filled_quantity)})
-    for f in outcome.fills:
-        events[str(f.wallet_id)].append({"type": "fill", "id": f.pk, "order_id": str(f.order_id), "symbol": f.symbol,
-                                         "side": f.side, "price": str(f.price), "quantity": str(f.quantity),
-                                         "fee": str(f.fee), "liquidity": f.liquidity})
-    for p in outcome.positions:
-        events[str(p.wallet_id)].append({"type": "position", "symbol": p.symbol, "quantity": str(p.quantity),
-                                         "avg_entry_price": str(p.avg_entry_price),
-                                         "realized_pnl": str(p.realized_pnl)})
+    publish_changes(orders=outcome.orders, fills=outcome.fills, positions=outcome.positions)
     signals = [(o.pk, o.status) for o in outcome.orders]
-    transaction.on_commit(lambda: notify.orders_done_signal(signals=signals, events=dict(events)))
+    transaction.on_commit(lambda: notify.orders_done_signal(signals=signals))
