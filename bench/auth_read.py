@@ -6,7 +6,14 @@ Starts a production-style server (``bench/_server.py``: gunicorn, DEBUG off, Pos
 account and agent, then drives ``GET /api/v1/account/balance`` (agent key: key lookup, wallet read, Redis rate
 limit) and ``GET /api/v1/health/live`` (no checks; still through DRF, the middleware and the rate limiter) with
 the same number of concurrent keep-alive clients, alternating rounds so that drift hits both alike. Prints
-requests per second, p50/p90/p99 latency, and the cost ratio balance/live, next to the targets.
+requests per second, p50/p90/p99 latency, the CPU time per request of the server's processes and of its PostgreSQL
+backends (from /proc: unlike wall-clock numbers it hardly depends on what else the machine runs), and the cost
+ratios balance/live, next to the targets.
+
+Why gthread is the default kind: gunicorn's threaded WSGI workers keep connections alive and keep one persistent
+database connection per thread, and Django's sync stack runs without a thread hop; uvicorn workers (ASGI) hop to a
+thread for every sync view and cannot keep database connections (``config/asgi.py``), and sync workers close the
+connection after every response. ``--kind uvicorn|sync`` measures the others.
 
 The load generator is a separate process: plain asyncio (uvloop when present) over raw HTTP/1.1 keep-alive
 sockets, a few microseconds of client work per request, so that on a 2-core machine it takes as little CPU from

@@ -299,6 +299,18 @@ def part_market_orders(args, env, tag) -> float:
 
 
 # --- part 2 ----------------------------------------------------------------------------------------------------------
+def cancel_open_orders() -> int:
+    """Cancel every open order in the database through the kill switch (locks released through the ledger), so
+    that a run's counts are its own."""
+    from trading.models import OPEN_ORDER_STATUSES, Order, Wallet
+    from trading.services.orders import order_cancel_all
+
+    wallet_ids = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES).values_list("wallet_id", flat=True)
+                      .distinct())
+    return sum(len(order_cancel_all(wallet=Wallet.objects.get(pk=w), reason="benchmark clean-up"))
+               for w in wallet_ids)
+
+
 def part_sweep(args, env, tag) -> None:
     from django.db import connection
 
@@ -306,6 +318,9 @@ def part_sweep(args, env, tag) -> None:
     from trading.services.sweep import sweep_symbol
     from trading.tests.orders_support import seed_resting_orders
 
+    left = cancel_open_orders()
+    if left:
+        print(f"\n   (cancelled {left} open orders left in the database by earlier runs)")
     pairs = bench_pairs(20, tag)
     per_pair = args.resting // len(pairs)
     agents = make_agents(20, starting_balance="100000000", tag=f"{tag}-s")
@@ -374,6 +389,7 @@ def part_sweep(args, env, tag) -> None:
     finally:
         stop(worker)
     print(f"   tick crossing 1,000 through the Celery worker (enqueue to last fill committed): {via_worker:6.0f} ms")
+    cancel_open_orders()
 
 
 # --- part 3 ----------------------------------------------------------------------------------------------------------

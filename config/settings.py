@@ -189,6 +189,8 @@ QUOTE_ASSET = "USDT"
 # --- Static, i18n -----------------------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from here once `collectstatic` has run (bin/run does)
+WHITENOISE_USE_FINDERS = True  # ...and straight from the apps before that
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

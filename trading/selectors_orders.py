@@ -5,6 +5,7 @@ Everything is scoped to one wallet: an order of another wallet is "not found", n
 
 import re
 import uuid
+from datetime import timezone as dt_timezone
 
 import django_filters
 from django.db.models import Q, QuerySet
@@ -39,6 +40,21 @@ def order_get(*, wallet: Wallet, ref: str) -> Order:
     return order
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO-8601 bound, taken to UTC before it reaches the database (PostgreSQL refuses offsets beyond ±16 h
+    that Python accepts, e.g. ``-21:18``)."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(dt_timezone.utc) if value.tzinfo else value
+            except OverflowError:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({self.field_name: ["date out of range"]}) from None
+        return super().filter(qs, value)
+
+
 class OrderFilter(django_filters.FilterSet):
     """``?status=&symbol=&side=&type=&since=&until=``; ``status`` also takes ``open`` and comma lists."""
 
@@ -46,8 +62,8 @@ class OrderFilter(django_filters.FilterSet):
     symbol = django_filters.CharFilter(method="filter_symbol")
     side = django_filters.ChoiceFilter(choices=Order.Side.choices)
     type = django_filters.ChoiceFilter(choices=Order.Type.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Order
@@ -76,8 +92,8 @@ class FillFilter(django_filters.FilterSet):
     symbol = django_filters.CharFilter(method="filter_symbol")
     side = django_filters.ChoiceFilter(choices=Order.Side.choices)
     order_id = django_filters.UUIDFilter(field_name="order_id")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Fill

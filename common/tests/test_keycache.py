@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Account
 from agents import keycache
 from agents.authentication import resolve_key
-from agents.services import agent_archive, agent_key_issue, agent_key_regenerate, agent_key_revoke
+from agents.services import agent_archive, agent_key_regenerate, agent_key_revoke
 from common.redis import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]

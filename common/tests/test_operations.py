@@ -118,9 +118,9 @@ def test_metrics_count_requests_by_route_and_status_in_prometheus_format(api):
 
 
 def test_paginated_documents_the_page_envelope():
+    from django.urls import path
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.utils import extend_schema
-    from django.urls import path
     from rest_framework import serializers
     from rest_framework.response import Response
     from rest_framework.views import APIView
