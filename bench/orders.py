@@ -305,8 +305,8 @@ def cancel_open_orders() -> int:
     from trading.models import OPEN_ORDER_STATUSES, Order, Wallet
     from trading.services.orders import order_cancel_all
 
-    wallet_ids = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES).values_list("wallet_id", flat=True)
-                      .distinct())
+    wallet_ids = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES).order_by()
+                      .values_list("wallet_id", flat=True).distinct())
     return sum(len(order_cancel_all(wallet=Wallet.objects.get(pk=w), reason="benchmark clean-up"))
                for w in wallet_ids)
 

@@ -4,8 +4,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Under ASGI each request's sync code runs in a thread of its own, so persistent connections (CONN_MAX_AGE > 0) pile
-# up, one per request, until PostgreSQL refuses new clients; Django's docs say to turn them off under ASGI.
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+# up, one per request, until PostgreSQL refuses new clients; a connection pool is the fix (see settings, DB_POOL).
+os.environ.setdefault("DB_POOL", "1")
 application = get_asgi_application()
 
 # SSE streams go to a handler that holds no thread per open connection (see streams/asgi.py).

@@ -79,8 +79,17 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env.bool("DB_POOL", default=False):
+        # A psycopg connection pool per process (Django >= 5.1). The ASGI server turns it on (config/asgi.py): there
+        # each request's sync code runs in a thread of its own, so persistent per-thread connections would pile up
+        # until PostgreSQL refuses clients, and opening one per request costs milliseconds.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=16),
+            "timeout": 10,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 else:
     # SQLite in embedded mode: several processes share the file, so wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -56,8 +56,8 @@ def recover_executions() -> dict:
                  .values_list("id", "symbol")[:1000])
     for order_id, symbol in stuck:
         fill_order.delay(str(order_id), symbol)
-    symbols = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES, sweep_price__isnull=False)
-                   .values_list("symbol", flat=True).distinct())
+    symbols = list(Order.objects.filter(status__in=OPEN_ORDER_STATUSES, sweep_price__isnull=False).order_by()
+                   .values_list("symbol", flat=True).distinct())  # order_by(): else DISTINCT covers created_at
     prices = last_prices(symbols)
     for symbol, price in prices.items():
         sweep_symbol.delay(symbol, str(price))
