@@ -111,6 +111,8 @@ else:
                           "LOCATION": str(VAR_DIR / "cache")}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
     _broker_dir = VAR_DIR / "broker"
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
