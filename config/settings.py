@@ -118,6 +118,8 @@ else:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The worker takes one message per poll from a file-system queue: poll often or ticks' sweeps pile up.
+        "polling_interval": 0.02,
     }
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
