@@ -17,8 +17,9 @@ The wire (``text/event-stream``)::
                                           "positions": {"upserts": [...], "removed_ids": [...]}}}
 
 ``event_seq`` rises by exactly one per event. Changes are batched: the first change after a quiet spell goes out
-after ``STREAMS_COALESCE_MS`` (so an order, its fill and its position, published by one commit, share a delta), and
-then no more often than every ``interval_ms``. A connection that falls behind, a reconnect of the bus, or a new main
+after ``STREAMS_COALESCE_MS`` (so an order, its fill and its position, published by one commit, share a delta).
+Executions (fills, public trades, order and position changes) are sent as soon as that short window closes; changes
+of the book alone are sent no more often than every ``interval_ms`` (the diff cadence). A connection that falls behind, a reconnect of the bus, or a new main
 wallet (a reset) is answered with a fresh ``snapshot`` instead of deltas that could not be trusted.
 """
 
@@ -202,9 +203,13 @@ class StreamConnection:
                     continue
                 self._take(message)
                 if message is not None:
-                    # Batch: wait a moment for the rest of the same commit, and for the cadence; keep heartbeats
-                    # on time while waiting.
-                    emit_at = max(loop.time() + coalesce, last_emit + interval)
+                    self._drain()
+                    # Batch: wait a moment for the rest of the same commit. Executions (fills, trades, orders,
+                    # positions) go out then; book-only changes also wait for the cadence (interval_ms). Keep
+                    # heartbeats on time while waiting.
+                    emit_at = loop.time() + coalesce
+                    if not self._has_executions():
+                        emit_at = max(emit_at, last_emit + interval)
                     while (now := loop.time()) < emit_at:
                         if next_hb < emit_at:
                             await asyncio.sleep(max(0.0, next_hb - now))
@@ -335,6 +340,10 @@ class StreamConnection:
                 self._p_positions[position["id"]] = position
                 changed = True
         return changed
+
+    def _has_executions(self) -> bool:
+        """Pending changes an agent must see at once: its fills, orders, positions, or the pair's trades."""
+        return bool(self._p_fills or self._p_orders or self._p_positions or self._p_trades)
 
     def _delta(self) -> bytes | None:
         upserts, removed = [], []
