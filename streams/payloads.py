@@ -20,20 +20,19 @@ def epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def order_data(order) -> dict:
+def order_items(orders) -> list[dict]:
+    """Each order as a stream item (id, version, data), rendered by one serializer pass (a sweep publishes hundreds at once)."""
     from trading.api.orders import OrderOutputSerializer
 
-    return dict(OrderOutputSerializer(order).data)
+    data = OrderOutputSerializer(orders, many=True).data
+    return [{"id": str(o.pk), "v": epoch(o.updated_at), "data": dict(d)} for o, d in zip(orders, data)]
 
 
-def order_item(order) -> dict:
-    return {"id": str(order.pk), "v": epoch(order.updated_at), "data": order_data(order)}
-
-
-def fill_item(fill) -> dict:
+def fill_items(fills) -> list[dict]:
     from trading.api.orders import FillOutputSerializer
 
-    return {"id": fill.pk, "data": dict(FillOutputSerializer(fill).data)}
+    data = FillOutputSerializer(fills, many=True).data
+    return [{"id": f.pk, "data": dict(d)} for f, d in zip(fills, data)]
 
 
 def position_items(*, wallet_id, symbols=None) -> list[dict]:

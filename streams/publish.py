@@ -23,7 +23,7 @@ from collections import defaultdict
 from functools import lru_cache
 
 from streams import bus
-from streams.payloads import book_levels, epoch, fill_item, order_item, position_items
+from streams.payloads import book_levels, epoch, fill_items, order_items, position_items
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +51,18 @@ def _publish_changes(*, orders, fills, positions) -> None:
         position_symbols[str(p.wallet_id)].add(p.symbol)
     rendered_positions = {wallet_id: {i["id"]: i for i in position_items(wallet_id=wallet_id, symbols=symbols)}
                           for wallet_id, symbols in position_symbols.items()}
+    # One serializer pass for all orders and all fills: a sweep publishes hundreds of them at once.
+    order_rendered = dict(zip((o.pk for o in orders), order_items(orders)))
+    fills = [_with_order(f, orders_by_id) for f in fills]
+    fill_rendered = dict(zip((f.pk for f in fills), fill_items(fills)))
     for (wallet_id, symbol), group in groups.items():
         owner = owners[(wallet_id, symbol)]
         message = {"agent": str(owner.agent_id), "wallet": wallet_id, "main": _is_main_wallet(owner),
                    "symbol": symbol}
         if group["orders"]:
-            message["orders"] = [order_item(o) for o in group["orders"]]
+            message["orders"] = [order_rendered[o.pk] for o in group["orders"]]
         if group["fills"]:
-            message["fills"] = [fill_item(_with_order(f, orders_by_id)) for f in group["fills"]]
+            message["fills"] = [fill_rendered[f.pk] for f in group["fills"]]
             message["src"] = max(epoch(f.created_at) or 0.0 for f in group["fills"]) or None
         if group["positions"]:
             rendered = rendered_positions.get(wallet_id, {})

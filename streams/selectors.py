@@ -13,8 +13,8 @@ from streams.payloads import (
     PUBLIC_TRADE_FIELDS,
     book_levels,
     epoch,
-    fill_item,
-    order_item,
+    fill_items,
+    order_items,
     position_items,
     public_trades,
 )
@@ -49,9 +49,9 @@ def stream_snapshot(*, agent, symbol: str | None = None, recent: int = 50) -> Sn
 
     wallet = wallet_current(agent=agent)
     snap = Snapshot(wallet_id=str(wallet.pk), taken_at=time.time())
-    snap.orders = [order_item(o) for o in orders_sel.orders_open(wallet=wallet, symbol=symbol)]
+    snap.orders = order_items(list(orders_sel.orders_open(wallet=wallet, symbol=symbol)))
     fills = orders_sel.fill_list(wallet=wallet, filters={"symbol": symbol} if symbol else None)[:recent]
-    snap.fills = [fill_item(f) for f in fills]
+    snap.fills = fill_items(list(fills))
     snap.positions = position_items(wallet_id=wallet.pk, symbols={symbol} if symbol else None)
     return snap
 

@@ -159,7 +159,7 @@ def webhook_order_events(*, orders) -> list[WebhookDelivery]:
     reached = [(o, ORDER_STATUS_EVENTS[o.status]) for o in orders if o.status in ORDER_STATUS_EVENTS]
     if not reached:
         return []
-    from streams.payloads import order_data
+    from streams.payloads import order_items
 
     endpoints = _active_endpoints({o.agent_id for o, _ in reached})
     deliveries = []
@@ -167,7 +167,7 @@ def webhook_order_events(*, orders) -> list[WebhookDelivery]:
         targets = [e for e in endpoints.get(str(order.agent_id), ()) if subscribes(e.event_types, event_type)]
         if targets:
             deliveries += _deliveries(targets, agent_id=order.agent_id, event_type=event_type,
-                                      data=order_data(order),
+                                      data=order_items([order])[0]["data"],
                                       event_id=uuid.uuid5(_ORDER_EVENT_NAMESPACE, f"{event_type}:{order.pk}"))
     return _save(deliveries)
 
