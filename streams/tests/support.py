@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from common.testing import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,16 +38,6 @@ def database_url() -> str:
 
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 class ServerProcess:

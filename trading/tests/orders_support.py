@@ -19,21 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from common.testing import wait_until as wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 __all__ = ["D", "WorkerProcess", "trading_namespace", "celery_worker", "market", "trader", "set_market",
            "wallet_balances", "assert_ledger_balanced", "wait_for", "seed_resting_orders"]
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture(scope="session")

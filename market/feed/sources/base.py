@@ -1,5 +1,6 @@
 """The one interface of the three price sources (live exchange, candle replay, synthetic walk)."""
 
+import abc
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ class SourceUnavailable(Exception):
     """The source cannot produce prices (exchange unreachable, no candle files...): the runner falls back."""
 
 
-class FeedSource:
+class FeedSource(abc.ABC):
     """A source of ticks. The runner calls :meth:`open` once, then :meth:`poll` in a loop, then :meth:`close`.
 
     ``poll`` blocks at most about one polling interval and returns the ticks that are due (possibly none).
@@ -42,11 +43,13 @@ class FeedSource:
         else:
             time.sleep(seconds)
 
+    @abc.abstractmethod
     def open(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def poll(self) -> list[MarketUpdate]:
-        raise NotImplementedError
+        ...
 
     def close(self) -> None:
         pass
