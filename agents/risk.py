@@ -103,8 +103,8 @@ def _clean_value(value, rule: Rule):
         return (integer if rule.kind is int else str(integer)), None
     if rule.kind is int:
         return None, "Must be an integer."
-    # re.search, as JSON Schema validators apply "pattern": what the schema calls valid, this accepts.
-    if not isinstance(value, str) or len(value) > 40 or not re.search(rule.pattern, value):
+    # fullmatch: "$" alone would let a trailing newline through (the same strict grammar as common.fields).
+    if not isinstance(value, str) or len(value) > 40 or not re.fullmatch(rule.pattern, value):
         low = "[0" if rule.allow_zero else "(0"
         return None, (f"Must be a decimal string in {low}, {rule.maximum}] with at most {rule.places} decimal "
                       f"places, e.g. \"{rule.maximum // 4}\" (JSON floats are not exact, so not accepted).")

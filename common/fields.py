@@ -1,13 +1,20 @@
 """Serializer fields for money on the wire: fixed-point decimal strings in, fixed-point decimal strings out."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
 
-from common.money import AMOUNT_PLACES, DECIMAL_PLACES, MAX_DIGITS, fmt
+from common.money import AMOUNT_PLACES, DECIMAL_PLACES, MAX_INPUT, fmt
 
-# Anything beyond this is absurd for a paper-trading amount and would overflow the database column.
-MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES) - 1
+# Anything beyond this is absurd for a paper-trading amount, and bigger numbers overflow the 28-digit decimal
+# arithmetic once quantized at 12 places (see common.money.MAX_INPUT).
+MAX_AMOUNT = MAX_INPUT
+
+# The one grammar of a decimal on the wire: ASCII digits, at most one point with digits on both sides, a leading
+# minus only where the field allows negatives. No exponent, no "+", no spaces, no other scripts' digits
+# (``str.isdigit`` and ``Decimal()`` accept "١" and "１"), no "1." or ".5".
+DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 class DecimalString(serializers.Field):
@@ -18,7 +25,8 @@ class DecimalString(serializers.Field):
     """
 
     default_error_messages = {
-        "invalid": "Must be a decimal number written as a string, e.g. \"64000.00\".",
+        "invalid": "Must be a decimal number written as a string of ASCII digits with an optional point, "
+                   "e.g. \"64000.00\" (no exponent, sign, spaces or thousands separators).",
         "float": "Send decimals as JSON strings, not floats (floats are not exact).",
         "not_finite": "Must be a finite number.",
         "negative": "Must not be negative.",
@@ -28,8 +36,10 @@ class DecimalString(serializers.Field):
     }
 
     def __init__(self, *, positive: bool = False, allow_zero: bool = True, places: int = AMOUNT_PLACES,
-                 max_value: Decimal = MAX_AMOUNT, input_places: int = DECIMAL_PLACES, **kwargs):
+                 max_value: Decimal = MAX_AMOUNT, input_places: int = DECIMAL_PLACES, allow_negative: bool = False,
+                 **kwargs):
         self.positive = positive
+        self.allow_negative = allow_negative
         self.allow_zero = allow_zero
         self.places = places
         self.max_value = max_value
@@ -43,14 +53,19 @@ class DecimalString(serializers.Field):
             self.fail("float")
         if not isinstance(data, (str, int)) or (isinstance(data, str) and len(data) > 64):
             self.fail("invalid")
-        try:
-            value = Decimal(str(data).strip())
-        except (InvalidOperation, ValueError):
+        text = str(data)
+        if not DECIMAL_RE.fullmatch(text):  # fullmatch: "$" would let a trailing newline through
             self.fail("invalid")
-        if not value.is_finite():
+        try:
+            value = Decimal(text)
+        except (InvalidOperation, ValueError):  # pragma: no cover - the grammar admits only finite decimals
+            self.fail("invalid")
+        if not value.is_finite():  # pragma: no cover
             self.fail("not_finite")
-        if value < 0:
+        if value < 0 and not self.allow_negative:
             self.fail("negative")
+        if value < -self.max_value:
+            self.fail("too_large", max=self.max_value)
         if (self.positive or not self.allow_zero) and value == 0:
             self.fail("not_positive")
         if value > self.max_value:
@@ -71,7 +86,13 @@ try:
         target_class = DecimalString
 
         def map_serializer_field(self, auto_schema, direction):
-            return {"type": "string", "format": "decimal", "pattern": r"^\d{1,20}(\.\d{1,12})?$",
-                    "example": "10000.00"}
+            sign = "-?" if getattr(self.target, "allow_negative", False) else ""
+            digits = len(str(int(getattr(self.target, "max_value", MAX_AMOUNT))))
+            places = getattr(self.target, "input_places", DECIMAL_PLACES)
+            schema = {"type": "string", "format": "decimal", "example": "10000.00",
+                      "pattern": rf"^{sign}[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?$"}
+            if direction == "response":  # output may carry other signs (PnL), never exponents
+                schema["pattern"] = r"^-?[0-9]+(\.[0-9]+)?$"
+            return schema
 except ImportError:  # pragma: no cover
     pass

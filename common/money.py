@@ -9,6 +9,11 @@ DECIMAL_PLACES = 12
 AMOUNT_PLACES = 8
 AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 ZERO = Decimal(0)
+# The largest amount, price or quantity the API accepts (and the largest notional, price x quantity, of an order).
+# Decimal arithmetic runs at 28 significant digits: a number with 12 integer digits still quantizes at 12 places
+# (24 digits), and so does any product of in-range numbers once the notional is bounded too. NUMERIC(32, 12)
+# (20 integer digits) holds all of them with room to spare.
+MAX_INPUT = Decimal(10) ** 12
 
 
 def to_decimal(value) -> Decimal:

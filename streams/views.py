@@ -23,7 +23,7 @@ from common import ratelimit
 from common.ratelimit import RateLimitHeadersMiddleware
 from common.errors import AuthenticationFailed, NotFound, ValidationFailed
 from common.exception_handler import envelope_exception_handler, error_body
-from common.pagination import DefaultPagination
+from common.pagination import DefaultPagination, paginate
 from common.permissions import IsAgent, agent_context
 from streams import selectors, services
 from streams.aio import run_sync
@@ -205,10 +205,9 @@ class WebhookListCreateView(APIView):
     @extend_schema(operation_id="webhooks_list", tags=[TAG], auth=AGENT_KEY,
                    responses={200: WebhookEndpointOutputSerializer(many=True)})
     def get(self, request):
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.webhook_endpoint_list(agent=agent_context(request).agent),
-                                           request, view=self)
-        return paginator.get_paginated_response(WebhookEndpointOutputSerializer(page, many=True).data)
+        endpoints = selectors.webhook_endpoint_list(agent=agent_context(request).agent)
+        return paginate(request=request, queryset=endpoints, serializer_class=WebhookEndpointOutputSerializer,
+                        view=self)
 
     @extend_schema(operation_id="webhooks_create", tags=[TAG], auth=AGENT_KEY, request=InputSerializer,
                    responses={201: CreatedSerializer})
@@ -260,11 +259,9 @@ class WebhookDeliveryListView(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         endpoint = selectors.webhook_endpoint_get(agent=agent_context(request).agent, endpoint_id=webhook_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            selectors.webhook_delivery_list(endpoint=endpoint, status=filters.validated_data.get("status")),
-            request, view=self)
-        return paginator.get_paginated_response(WebhookDeliveryOutputSerializer(page, many=True).data)
+        return paginate(request=request, view=self, serializer_class=WebhookDeliveryOutputSerializer,
+                        queryset=selectors.webhook_delivery_list(endpoint=endpoint,
+                                                                 status=filters.validated_data.get("status")))
 
 
 class WebhookDeliveryResendView(APIView):

@@ -10,20 +10,34 @@ from datetime import timezone as dt_timezone
 import django_filters
 from django.db.models import Q, QuerySet
 
-from common.errors import NotFound
+from common.errors import BusinessRejection, NotFound
+from market.errors import UnknownSymbol
+from market.prices import get_instrument
 from trading.models import OPEN_ORDER_STATUSES, Fill, Order, Wallet
 
 SYMBOL_RE = re.compile(r"[A-Z0-9]{2,32}")
 CLIENT_ORDER_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 
-def _symbol_filter(queryset, value):
+def symbol_parse(value: str) -> str:
+    """A ``?symbol=`` filter: 400 for what cannot be a symbol, 422 ``UNKNOWN_SYMBOL`` for a pair that is not listed
+    (a filter on a pair that does not exist is a mistake to report, not an empty result; API.md's 404 is for a
+    symbol in the URL path)."""
     symbol = value.strip().upper()
     if not SYMBOL_RE.fullmatch(symbol):
         from rest_framework.exceptions import ValidationError
 
         raise ValidationError({"symbol": ["not a symbol: 2-32 letters and digits, e.g. BTCUSDT"]})
-    return queryset.filter(symbol=symbol)
+    try:
+        get_instrument(symbol)
+    except UnknownSymbol:
+        raise BusinessRejection(f"Unknown symbol {symbol!r}.", code="UNKNOWN_SYMBOL",
+                                details={"symbol": symbol}) from None
+    return symbol
+
+
+def _symbol_filter(queryset, value):
+    return queryset.filter(symbol=symbol_parse(value))
 
 
 def order_get(*, wallet: Wallet, ref: str) -> Order:

@@ -11,7 +11,11 @@ it asks for ``jwtAuth``.
 Bounded for CI: ``FUZZ_MAX_EXAMPLES`` examples per operation (default 25).
 """
 
+import itertools
+import json
 import os
+import time
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -107,3 +111,89 @@ def test_the_fuzzer_gets_past_authentication(credentials, transactional_db):
         assert response.status_code != 401, (path, response.content[:300])
         checked.append(path)
     assert "/api/v1/account/balance" in checked and "/api/v1/agents" in checked
+
+
+# --- extreme decimals -------------------------------------------------------------------------------------------
+# Random strings rarely get past a body's symbol and enums, so the fuzz above seldom hands the engine a huge price.
+# This walk does: every operation whose JSON body has decimal fields gets well-formed bodies (each enum combination
+# of its side/type-like fields, a listed symbol) with one decimal at a time set to an extreme, valid or not. Any
+# 5xx fails (a limit price of 1e16 was a decimal.InvalidOperation 500 in the engine).
+
+EXTREME_DECIMALS = ["10000000000000000.00", "9" * 20 + "." + "9" * 12, "999999999999.999999999999",
+                    "1000000000000", "0.000000000001"]
+
+
+def _resolve(node: dict) -> dict:
+    while "$ref" in node:
+        node = schema.raw_schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    if "allOf" in node and len(node["allOf"]) == 1:
+        return _resolve(node["allOf"][0])
+    return node
+
+
+def _bodies_with_decimals():
+    for path, operations in schema.raw_schema["paths"].items():
+        if "{" in path:
+            continue
+        for method, operation in operations.items():
+            content = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
+            if not content:
+                continue
+            props = _resolve(content["schema"]).get("properties", {})
+            decimals = [name for name, p in props.items() if _resolve(p).get("format") == "decimal"]
+            if decimals:
+                yield pytest.param(method.upper(), path, operation, props, decimals, id=f"{method.upper()} {path}")
+
+
+def _templates(props: dict, decimals: list[str]) -> list[dict]:
+    """Bodies with every field plausible: enums in each combination (first value for fields beyond two), each
+    decimal field absent or "1" (up to two of them present, as fields like quantity / quote_quantity exclude each
+    other); the test then adds one extreme decimal."""
+    base, varying = {}, []
+    for name, prop in props.items():
+        prop = _resolve(prop)
+        if name in decimals:
+            continue
+        elif "enum" in prop:
+            values = [v for v in prop["enum"] if v not in (None, "")]
+            (varying.append((name, values)) if len(varying) < 2 else base.__setitem__(name, values[0]))
+        elif name == "symbol":
+            base[name] = "BTCUSDT"
+    bodies = [base]
+    for name, values in varying:
+        bodies = [dict(body, **{name: value}) for body in bodies for value in values]
+    return bodies
+
+
+@pytest.mark.parametrize("method, path, operation, props, decimals", list(_bodies_with_decimals()))
+def test_extreme_decimals_never_break_an_endpoint(method, path, operation, props, decimals, credentials,
+                                                  transactional_db):
+    from rest_framework.test import APIClient
+
+    from market.feed.store import PriceWriter
+    from market.feed.types import Book, MarketUpdate
+    from market.prices import instruments_cache_clear
+    from market.services import ensure_default_pairs
+    from trading.engine.types import BookLevel
+
+    ensure_default_pairs()
+    instruments_cache_clear()
+    now = time.time()
+    book = Book(bids=(BookLevel(Decimal("59990"), Decimal("5")),), asks=(BookLevel(Decimal("60010"), Decimal("5")),))
+    PriceWriter().write([MarketUpdate(symbol="BTCUSDT", price=Decimal("60000"), ts_ms=int(now * 1000),
+                                      received_at=now, book=book)], source="synthetic")
+    client = APIClient()
+    client.credentials(**{"HTTP_" + k.upper().replace("-", "_"): v
+                          for k, v in headers_for(operation, credentials).items()})
+    sent = 0
+    for template in _templates(props, decimals):
+        for field in decimals:
+            others = [d for d in decimals if d != field]
+            companions = [()] + [(a,) for a in others] + list(itertools.combinations(others, 2))
+            for value, companion in itertools.product(EXTREME_DECIMALS, companions):
+                body = dict(template, **{name: "1" for name in companion}, **{field: value})
+                response = client.generic(method, path, json.dumps(body),
+                                          content_type="application/json")
+                assert response.status_code < 500, (method, path, body, response.content[:300])
+                sent += 1
+    assert sent

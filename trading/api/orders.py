@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.fields import DecimalString
-from common.pagination import DefaultPagination
+from common.money import MAX_INPUT
+from common.pagination import PAGE_PARAMETERS, paginate, paginated
 from common.permissions import IsAgent, agent_context
 from trading import selectors_orders as sel
 from trading.engine.types import OrderIntent
@@ -36,21 +37,25 @@ def _symbol(value: str) -> str:
 
 
 def _query_symbol(request) -> str | None:
-    """``?symbol=`` normalised, None when absent; 400 for anything that cannot be a pair's symbol."""
+    """``?symbol=`` normalised, None when absent; 400 for anything that cannot be a pair's symbol, 422
+    ``UNKNOWN_SYMBOL`` for a pair that is not listed."""
     raw = request.query_params.get("symbol")
     if not raw:
         return None
-    symbol = _symbol(raw)
-    if not sel.SYMBOL_RE.fullmatch(symbol):
-        raise serializers.ValidationError({"symbol": ["not a symbol: 2-32 letters and digits, e.g. BTCUSDT"]})
-    return symbol
+    return sel.symbol_parse(raw)
 
 
-def paginated(serializer_cls, name: str):
-    """The schema of a ``{count, next, previous, results}`` page of ``serializer_cls`` (for the OpenAPI docs)."""
-    return type(name, (serializers.Serializer,), {
-        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True), "results": serializer_cls(many=True)})
+def _notional_in_range(attrs: dict) -> dict:
+    """quantity x price (and x trigger_price) at most ``MAX_INPUT``: each number alone may be in range while their
+    product overflows the engine's decimal arithmetic (a 500 before this check)."""
+    quantity = attrs.get("quantity")
+    if quantity is not None:
+        for field in ("price", "trigger_price"):
+            price = attrs.get(field)
+            if price is not None and quantity * price > MAX_INPUT:
+                raise serializers.ValidationError(
+                    {field: [f"quantity x {field} must be at most {MAX_INPUT} (the largest order notional)."]})
+    return attrs
 
 
 class OrderInputSerializer(serializers.Serializer):
@@ -68,6 +73,9 @@ class OrderInputSerializer(serializers.Serializer):
     post_only = serializers.BooleanField(default=False)
     reduce_only = serializers.BooleanField(default=False)
     client_order_id = CLIENT_ORDER_ID
+
+    def validate(self, attrs):
+        return _notional_in_range(attrs)
 
     def to_intent(self) -> OrderIntent:
         d = self.validated_data
@@ -242,14 +250,11 @@ class OrderListView(APIView):
                                OpenApiParameter("symbol", str), OpenApiParameter("side", str),
                                OpenApiParameter("type", str),
                                OpenApiParameter("since", OpenApiTypes.DATETIME),
-                               OpenApiParameter("until", OpenApiTypes.DATETIME),
-                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                               OpenApiParameter("until", OpenApiTypes.DATETIME), *PAGE_PARAMETERS],
                    responses={200: paginated(OrderOutputSerializer, "PaginatedOrders")})
     def get(self, request):
         qs = sel.order_list(wallet=_wallet(request), filters=request.query_params)
-        paginator = DefaultPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginate(request=request, queryset=qs, serializer_class=OrderOutputSerializer, view=self)
 
 
 class OpenOrdersView(APIView):
@@ -287,6 +292,9 @@ class QuotesBulkView(APIView):
             quantity = DecimalString(positive=True)
             post_only = serializers.BooleanField(default=False)
             client_order_id = CLIENT_ORDER_ID
+
+            def validate(self, attrs):
+                return _notional_in_range(attrs)
 
         symbol = serializers.CharField(max_length=20)
         cancel_all = serializers.BooleanField(default=True)
@@ -344,11 +352,8 @@ class TradeHistoryView(APIView):
                    parameters=[OpenApiParameter("symbol", str), OpenApiParameter("side", str),
                                OpenApiParameter("order_id", OpenApiTypes.UUID),
                                OpenApiParameter("since", OpenApiTypes.DATETIME),
-                               OpenApiParameter("until", OpenApiTypes.DATETIME),
-                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                               OpenApiParameter("until", OpenApiTypes.DATETIME), *PAGE_PARAMETERS],
                    responses={200: paginated(FillOutputSerializer, "PaginatedFills")})
     def get(self, request):
         qs = sel.fill_list(wallet=_wallet(request), filters=request.query_params)
-        paginator = DefaultPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(FillOutputSerializer(page, many=True).data)
+        return paginate(request=request, queryset=qs, serializer_class=FillOutputSerializer, view=self)
