@@ -48,7 +48,8 @@ class RegisterView(_OpenView):
             ref_name = "AuthRegister"
 
     class OutputSerializer(serializers.Serializer):
-        account_id = serializers.UUIDField(source="account.id")
+        id = serializers.UUIDField(source="account.id")
+        account_id = serializers.UUIDField(source="account.id", help_text="Alias of id.")
         api_key = serializers.CharField(help_text="ak_live_… — shown once.")
         api_secret = serializers.CharField(help_text="sk_live_… — shown once.")
 

@@ -4,9 +4,10 @@ import re
 from decimal import Decimal
 
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from agents.risk import RULES, decimal_pattern, plain_decimal, risk_changes_clean
+from agents.risk import RULES, decimal_pattern, effective_limits, plain_decimal, risk_changes_clean
 from agents.services import MAX_STARTING_BALANCE
 from common.errors import ValidationFailed
 from common.fields import DecimalString
@@ -124,12 +125,15 @@ class RiskLimitsSchema(_RiskSchema):
 
 
 class AgentOutputSerializer(serializers.Serializer):
-    agent_id = serializers.UUIDField(source="id")
+    id = serializers.UUIDField()
+    agent_id = serializers.UUIDField(source="id", help_text="Alias of id (the name the seed API used).")
     name = serializers.CharField()
     description = serializers.CharField()
     status = serializers.ChoiceField(choices=["active", "paused", "archived"])
     starting_balance = DecimalString()
-    risk_config = RiskOverridesSerializer()
+    risk_config = serializers.SerializerMethodField(
+        help_text="The effective limits: the platform defaults with this agent's overrides applied.")
+    risk_overrides = RiskOverridesSerializer(source="risk_config", help_text="Only the limits this agent overrides.")
     reset_epoch = serializers.IntegerField()
     cloned_from = serializers.UUIDField(source="cloned_from_id", allow_null=True)
     created_at = serializers.DateTimeField()
@@ -137,6 +141,10 @@ class AgentOutputSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Agent"
+
+    @extend_schema_field(RiskLimitsSerializer)
+    def get_risk_config(self, agent) -> dict:
+        return RiskLimitsSerializer(effective_limits(agent.risk_config)).data
 
 
 class AgentWithKeySerializer(AgentOutputSerializer):
@@ -155,7 +163,8 @@ def agent_with_key(agent, issued) -> dict:
 
 
 class AgentKeySerializer(serializers.Serializer):
-    key_id = serializers.UUIDField(source="id")
+    id = serializers.UUIDField()
+    key_id = serializers.UUIDField(source="id", help_text="Alias of id.")
     name = serializers.CharField()
     key_prefix = serializers.CharField(source="display_prefix", help_text="ak_live_ + the 8 lookup characters.")
     is_primary = serializers.BooleanField()

@@ -114,7 +114,8 @@ class AgentListCreateView(OwnerView):
 
 class AgentOverviewView(OwnerView):
     class OutputSerializer(serializers.Serializer):
-        agent_id = serializers.UUIDField(source="agent.id")
+        id = serializers.UUIDField(source="agent.id")
+        agent_id = serializers.UUIDField(source="agent.id", help_text="Alias of id.")
         name = serializers.CharField(source="agent.name")
         status = serializers.ChoiceField(choices=["active", "paused", "archived"], source="agent.status")
         reset_epoch = serializers.IntegerField(source="agent.reset_epoch")
@@ -213,6 +214,7 @@ class AgentArchiveView(OwnerView):
 
 
 class IssuedKeyOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="key.id")
     agent_id = serializers.UUIDField(source="key.agent_id")
     key_id = serializers.UUIDField(source="key.id")
     name = serializers.CharField(source="key.name")
@@ -352,7 +354,8 @@ class AgentMeView(APIView):
     permission_classes = [IsAgent]
 
     class OutputSerializer(serializers.Serializer):
-        agent_id = serializers.UUIDField(source="agent.id")
+        id = serializers.UUIDField(source="agent.id")
+        agent_id = serializers.UUIDField(source="agent.id", help_text="Alias of id.")
         name = serializers.CharField(source="agent.name")
         status = serializers.CharField(source="agent.status")
         reset_epoch = serializers.IntegerField(source="agent.reset_epoch")

@@ -28,7 +28,7 @@ def test_register_returns_the_key_pair_once_and_stores_only_hashes(api):
     response = register(api)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"account_id", "api_key", "api_secret"}
+    assert set(body) == {"id", "account_id", "api_key", "api_secret"} and body["id"] == body["account_id"]
     assert body["api_key"].startswith("ak_live_") and body["api_secret"].startswith("sk_live_")
     account = Account.objects.get(pk=body["account_id"])
     assert account.email == "ada@example.com" and account.display_name == "Ada"

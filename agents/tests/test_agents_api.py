@@ -11,7 +11,8 @@ from trading.wallet import Movement, current_wallet, wallet_post
 
 pytestmark = pytest.mark.django_db
 
-AGENT_FIELDS = {"agent_id", "name", "description", "status", "starting_balance", "risk_config", "reset_epoch",
+AGENT_FIELDS = {"id", "agent_id", "name", "description", "status", "starting_balance", "risk_config", "risk_overrides",
+                "reset_epoch",
                 "cloned_from", "created_at", "updated_at"}
 
 
@@ -39,7 +40,7 @@ def test_create_returns_the_agent_and_its_key_once(client, agent_client):
     assert body["api_key"].startswith("ak_live_")
     assert body["starting_balance"] == "2500.50000000"
     assert body["status"] == "active" and body["reset_epoch"] == 0 and body["cloned_from"] is None
-    assert body["risk_config"] == {"max_order_size_pct": "25", "max_open_orders": 20}
+    assert body["risk_overrides"] == {"max_order_size_pct": "25", "max_open_orders": 20}
     agent = Agent.objects.get(pk=body["agent_id"])
     assert current_wallet(agent).balances.get(asset="USDT").available == Decimal("2500.50")
     # the key works, and is stored only as a hash
@@ -54,7 +55,7 @@ def test_create_returns_the_agent_and_its_key_once(client, agent_client):
 def test_create_defaults(client):
     body = create(client)
     assert body["starting_balance"] == "10000.00000000"
-    assert body["description"] == "" and body["risk_config"] == {}
+    assert body["description"] == "" and body["risk_overrides"] == {}
 
 
 def test_list_hides_archived_unless_asked(client):
@@ -108,11 +109,11 @@ def test_detail_update_and_delete(client):
     assert updated.status_code == 200, updated.content
     got = updated.json()
     assert (got["name"], got["description"], got["status"]) == ("Momentum v2", "", "paused")
-    assert got["risk_config"] == {"daily_loss_limit_pct": "10"}
+    assert got["risk_overrides"] == {"daily_loss_limit_pct": "10"}
     # fields not sent stay; risk_config merges (null removes)
     got = client.put(url, {"risk_config": {"max_open_orders": 5, "daily_loss_limit_pct": None}},
                      format="json").json()
-    assert got["name"] == "Momentum v2" and got["risk_config"] == {"max_open_orders": 5}
+    assert got["name"] == "Momentum v2" and got["risk_overrides"] == {"max_open_orders": 5}
     assert client.put(url, {"status": "active"}, format="json").json()["status"] == "active"
     # archiving is its own endpoint
     refused = client.put(url, {"status": "archived"}, format="json")
@@ -137,7 +138,7 @@ def test_clone_copies_config_with_a_fresh_wallet_and_key(client, agent_client):
     assert clone["name"] == "Original (copy)"
     assert clone["cloned_from"] == source["agent_id"]
     assert clone["description"] == "mean reversion"
-    assert clone["risk_config"] == {"max_position_size_pct": "10"}
+    assert clone["risk_overrides"] == {"max_position_size_pct": "10"}
     assert clone["starting_balance"] == "5000.00000000" and clone["reset_epoch"] == 0
     assert clone["api_key"] != source["api_key"]
     clone_wallet = current_wallet(Agent.objects.get(pk=clone["agent_id"]))
@@ -302,7 +303,7 @@ def test_extra_keys_lifecycle(client, agent_client):
     keys = listed.json()
     assert [k["is_primary"] for k in keys] == [True, False]
     extra = keys[1]
-    assert set(extra) == {"key_id", "name", "key_prefix", "is_primary", "scope", "allowed_ips", "expires_at",
+    assert set(extra) == {"id", "key_id", "name", "key_prefix", "is_primary", "scope", "allowed_ips", "expires_at",
                           "revoked_at", "last_used_at", "last_used_ip", "signing", "created_at"}
     assert extra["key_id"] == issued["key_id"] and extra["key_prefix"] == issued["api_key"][:16]
     assert extra["expires_at"].startswith(expires.strftime("%Y-%m-%dT%H:%M:%S"))

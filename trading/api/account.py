@@ -19,6 +19,7 @@ class AccountInfoView(APIView):
     permission_classes = [IsAgent]
 
     class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(source="agent_id", help_text="The agent's id.")
         agent_id = serializers.UUIDField()
         name = serializers.CharField()
         status = serializers.ChoiceField(choices=["active", "paused", "archived"])

@@ -105,6 +105,7 @@ class FillOutputSerializer(serializers.Serializer):
 
 class OrderOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    order_id = serializers.UUIDField(source="id", help_text="Alias of id (the name fills and the seed API use).")
     client_order_id = serializers.CharField(allow_null=True)
     symbol = serializers.CharField()
     side = serializers.CharField()

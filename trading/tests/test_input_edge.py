@@ -83,3 +83,16 @@ def test_valid_pagination_and_symbol_still_work(trader):
         assert response.status_code == 200, (path, response.content)
     response = client.delete("/api/v1/trade/orders/open?symbol=BTCUSDT")
     assert response.status_code == 200 and response.json()["cancelled"] == 0
+
+
+def test_orders_carry_order_id_as_an_alias_of_id(trader):
+    """Issue 8 item 17: fills name their order ``order_id``; the order itself answers to both names."""
+    set_market("BTCUSDT", "60000")
+    agent, client, wallet = trader()
+    placed = client.post("/api/v1/trade/order?wait_ms=0", {"symbol": "BTCUSDT", "side": "buy", "type": "limit",
+                                                           "quantity": "0.001", "price": "50000"}, format="json")
+    assert placed.status_code == 201, placed.content
+    order = placed.json()
+    assert order["order_id"] == order["id"]
+    listed = client.get("/api/v1/trade/orders").json()["results"]
+    assert [(o["id"], o["order_id"]) for o in listed] == [(order["id"], order["id"])]
