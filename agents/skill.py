@@ -3,10 +3,16 @@
 It names the agent, its key prefix (never the key), the scope of its primary key, its effective risk limits and
 the endpoints that key may call, with curl examples using ``$AGENT_KEY``. Pure text assembly: the view gathers
 the facts (``SkillFacts``) and ``skill_markdown`` writes them down.
+
+``ENDPOINT_GROUPS`` is the catalogue of API.md; an agent is told only about the endpoints this deployment actually
+routes (``routed_endpoint_groups`` resolves each against the URL conf), so a section appears by itself once the
+app that serves it is installed, and an LLM is never sent to a 404.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from agents.risk import plain_decimal
 from trading.engine.limits import RiskLimits
@@ -93,6 +99,44 @@ ENDPOINT_GROUPS: list[tuple[str, list[Endpoint]]] = [
     ]),
 ]
 
+# Sample values for the placeholders of ENDPOINT_GROUPS' paths, to resolve them against the URL conf.
+_PLACEHOLDER_SAMPLES = {"symbol": "BTCUSDT"}
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def endpoint_is_routed(endpoint: Endpoint, prefix: str = "/api/v1") -> bool:
+    """Whether this deployment serves ``endpoint``: its path resolves and the view answers its method."""
+    from django.urls import Resolver404, resolve
+
+    path = _PLACEHOLDER.sub(lambda m: _PLACEHOLDER_SAMPLES.get(m.group(1), _SAMPLE_ID), endpoint.path.split("?")[0])
+    try:
+        match = resolve(prefix + path)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+    if view_class is None:  # a function view: trust the route
+        return True
+    actions = getattr(match.func, "actions", None)  # a ViewSet route maps methods to actions
+    if actions is not None:
+        return endpoint.method.lower() in actions
+    return hasattr(view_class, endpoint.method.lower())
+
+
+@lru_cache(maxsize=1)
+def routed_endpoint_groups() -> tuple[tuple[str, tuple[Endpoint, ...]], ...]:
+    """ENDPOINT_GROUPS without the endpoints the URL conf does not route (and without sections left empty).
+
+    Cached per process: the URL conf does not change while it runs.
+    """
+    groups = []
+    for title, endpoints in ENDPOINT_GROUPS:
+        routed = tuple(e for e in endpoints if endpoint_is_routed(e))
+        if routed:
+            groups.append((title, routed))
+    return tuple(groups)
+
+
 ERROR_CODES: list[tuple[int, str, str]] = [
     (400, "VALIDATION_ERROR", "Malformed input; `details.fields` names each bad field. Fix the request."),
     (401, "AUTHENTICATION_FAILED", "Missing/invalid/revoked/expired key, or a bad signature. Do not retry blindly."),
@@ -129,6 +173,8 @@ class SkillFacts:
     rate_limit_window_seconds: int
     signature_window_seconds: int
     base_fee_bps: tuple[Decimal, Decimal] | None = None  # (maker, taker) of the lowest volume tier
+    # The sections to list (``routed_endpoint_groups()`` in the view); defaults to the whole catalogue.
+    endpoint_groups: tuple = field(default_factory=lambda: tuple((t, tuple(e)) for t, e in ENDPOINT_GROUPS))
 
 
 def _fmt_limit(value) -> str:
@@ -200,7 +246,8 @@ def skill_markdown(facts: SkillFacts) -> str:
     add(f"All paths are relative to `{b}`. JSON in and out; snake_case fields.")
     if not trade:
         add("Your key is read-only, so only reads are listed; writes would answer 403 `KEY_SCOPE`.")
-    for title, endpoints in ENDPOINT_GROUPS:
+    listed = {e.path.split("?")[0] for _, endpoints in facts.endpoint_groups for e in endpoints}
+    for title, endpoints in facts.endpoint_groups:
         allowed = [e for e in endpoints if trade or not e.writes]
         if not allowed:
             continue
@@ -242,8 +289,9 @@ def skill_markdown(facts: SkillFacts) -> str:
             f"-H \"Content-Type: application/json\" -d '{order}'")
         add("# Kill switch: cancel everything")
         add("curl -s -X DELETE \"$BASE/trade/orders/open\" -H \"X-API-Key: $AGENT_KEY\"")
-    add("# How am I doing?")
-    add("curl -s \"$BASE/analytics/performance?period=7d\" -H \"X-API-Key: $AGENT_KEY\"")
+    if "/analytics/performance" in listed:
+        add("# How am I doing?")
+        add("curl -s \"$BASE/analytics/performance?period=7d\" -H \"X-API-Key: $AGENT_KEY\"")
     add("```")
 
     if trade:

@@ -46,10 +46,11 @@ from agents.services import (
     agent_risk_config_update,
     agent_update,
 )
-from agents.skill import SkillFacts, skill_markdown
+from agents.skill import SkillFacts, routed_endpoint_groups, skill_markdown
 from common.fields import DecimalString
 from common.money import fmt
-from common.permissions import IsAccount, IsAgent, agent_context
+from common.errors import NotFound
+from common.permissions import IsAccount, IsAgent, IsAgentOrAccount, agent_context
 
 TAG = "agents"
 
@@ -318,14 +319,25 @@ def _base_fee_bps():
 
 
 class AgentSkillView(OwnerView):
+    """The owner's JWT reads any of its agents' skill.md; an agent key reads its own agent's (another agent's is
+    404, like every object that is not yours). With a key, the brief describes that key (its prefix and scope)."""
+
     renderer_classes = [MarkdownRenderer]  # errors are switched to JSON below
+    authentication_classes = [AccountJWTAuthentication, AgentKeyAuthentication]
+    permission_classes = [IsAgentOrAccount]
 
     @extend_schema(tags=[TAG], summary="A Markdown brief for an LLM agent: endpoints, limits, examples",
                    responses={(200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR),
                               **error_responses(401, 404, 406)})
     def get(self, request, agent_id):
-        agent = self.agent(agent_id)
-        key = agent_primary_key(agent=agent)
+        ctx = agent_context(request)
+        if ctx is not None:
+            if ctx.agent.pk != agent_id:
+                raise NotFound("No such agent.", details={"agent_id": str(agent_id)})
+            agent, key = ctx.agent, ctx.key
+        else:
+            agent = self.agent(agent_id)
+            key = agent_primary_key(agent=agent)
         profile = agent_risk_profile(agent=agent)
         facts = SkillFacts(
             base_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/api/v1", agent_id=str(agent.pk),
@@ -335,6 +347,7 @@ class AgentSkillView(OwnerView):
             reset_epoch=agent.reset_epoch, rate_limit_per_key=settings.RATE_LIMIT_PER_KEY,
             rate_limit_window_seconds=settings.RATE_LIMIT_WINDOW_SECONDS,
             signature_window_seconds=settings.SIGNATURE_WINDOW_SECONDS, base_fee_bps=_base_fee_bps(),
+            endpoint_groups=routed_endpoint_groups(),
         )
         filename = f"skill-{agent.pk}.md"
         return Response(skill_markdown(facts), content_type="text/markdown; charset=utf-8",

@@ -353,7 +353,10 @@ def test_skill_md_of_a_read_only_primary_lists_no_writes(client, settings):
     assert "https://paper.example.com/api/v1" in text
     assert "read-only" in text
     assert "POST /trade/order" not in text and "DELETE" not in text and "POST /backtest" not in text
-    assert "GET /trade/orders/open" in text and "GET /backtest/list" in text
+    assert "GET /trade/orders/open" in text and "GET /account/balance" in text
+    from agents.skill import Endpoint, endpoint_is_routed
+
+    assert ("GET /backtest/list" in text) == endpoint_is_routed(Endpoint("GET", "/backtest/list", ""))
 
 
 def test_skill_md_errors_are_json(client):

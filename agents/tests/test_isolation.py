@@ -63,6 +63,8 @@ def test_agent_keys_cannot_reach_the_owner_endpoints_even_of_their_own_agent(vic
     _, agent, key = victim
     client = agent_client(key)
     for endpoint in OWNER_ENDPOINTS:
+        if endpoint.template.endswith("/skill.md"):
+            continue  # an agent reads its own brief with its key (issue 8 item 15; agents/tests/test_first_hour.py)
         url = endpoint.template.format(agent_id=agent.pk, key_id=AgentKey.objects.get(agent=agent).pk)
         response = getattr(client, endpoint.method.lower())(url, endpoint.body, format="json")
         assert response.status_code == 401, (endpoint, response.status_code)
