@@ -12,6 +12,11 @@ one tick per ``tick_seconds`` of wall time (60 per candle at speed 1), and never
 Ticks carry the candle time as their timestamp and the wall-clock play time as ``received_at``; staleness of a
 replayed price is judged by the latter. The book is synthesised around each price (``market.feed.book``), the 24 h
 ticker rolled up from the replayed ticks (warmed with the 24 h before ``start`` when the files have them).
+
+Without an explicit ``start`` the replay begins one day (the ticker window) after the files' first candle, when the
+files hold more than a day: the day before the replay clock then exists, both for the ticker's warm-up and for the
+candle history ``manage.py load_replay_history`` puts in the store at start (``replay_history``), so a fresh
+platform serves a day of candles consistent with the prices it replays.
 """
 
 import heapq
@@ -29,6 +34,49 @@ from ..types import MarketUpdate
 from .base import FeedSource, SourceUnavailable
 
 logger = logging.getLogger("market.feed")
+
+HISTORY_MS = WINDOW_MINUTES * 60_000
+
+
+def replay_start_ms(first_ms: int, last_ms: int, start_ms: int | None) -> int | None:
+    """Where a replay's clock starts: ``start_ms`` when given; else a day after the first candle when the files
+    hold more than a day (so that day is history, not replay); else the first candle (None)."""
+    if start_ms is not None:
+        return start_ms
+    if last_ms - first_ms > HISTORY_MS:
+        return first_ms + HISTORY_MS
+    return None
+
+
+def _read_series(directory: Path, symbols, end_ms: int | None) -> dict[str, list]:
+    """{symbol: its 1m rows up to ``end_ms``} for the symbols with a file in ``directory`` (others logged)."""
+    files = {f.symbol: f for f in candle_files(directory, interval="1m")}
+    series = {}
+    for symbol in symbols:
+        if symbol not in files:
+            logger.warning("price feed: no %s-1m.csv[.gz] in %s; no replay prices for it", symbol, directory)
+            continue
+        try:
+            rows = list(iter_rows(files[symbol].path, end_ms=end_ms))
+        except CandleFileError as exc:
+            raise SourceUnavailable(str(exc)) from exc
+        if rows:
+            series[symbol] = rows
+    return series
+
+
+def replay_history(*, directory: str | Path, symbols, start_ms: int | None = None,
+                   end_ms: int | None = None) -> tuple[int | None, dict[str, list]]:
+    """(the replay's start, {symbol: the rows before it}): the history a replay with these settings has behind its
+    clock when it starts, the same split :meth:`ReplaySource.open` makes."""
+    series = _read_series(Path(directory), symbols, end_ms)
+    if not series:
+        return None, {}
+    start = replay_start_ms(min(r[0].open_ms for r in series.values()),
+                            max(r[-1].open_ms for r in series.values()), start_ms)
+    if start is None:
+        return None, {}
+    return start, {symbol: [r for r in rows if r.open_ms < start] for symbol, rows in series.items()}
 
 
 class ReplaySource(FeedSource):
@@ -67,22 +115,18 @@ class ReplaySource(FeedSource):
     def open(self) -> None:
         if self.directory is None or not self.directory.is_dir():
             raise SourceUnavailable(f"candle directory {self.directory} does not exist")
-        files = {f.symbol: f for f in candle_files(self.directory, interval="1m")}
-        for symbol in self.instruments:
-            if symbol not in files:
-                logger.warning("price feed: no %s-1m.csv[.gz] in %s; no replay prices for it", symbol,
-                               self.directory)
-                continue
+        series = _read_series(self.directory, self.instruments, self.end_ms)
+        if series:
+            self.start_ms = replay_start_ms(min(r[0].open_ms for r in series.values()),
+                                            max(r[-1].open_ms for r in series.values()), self.start_ms)
+        for symbol, all_rows in series.items():
             warm = deque(maxlen=WINDOW_MINUTES)
             rows = []
-            try:
-                for row in iter_rows(files[symbol].path, end_ms=self.end_ms):
-                    if self.start_ms is not None and row.open_ms < self.start_ms:
-                        warm.append(row)
-                    else:
-                        rows.append(row)
-            except CandleFileError as exc:
-                raise SourceUnavailable(str(exc)) from exc
+            for row in all_rows:
+                if self.start_ms is not None and row.open_ms < self.start_ms:
+                    warm.append(row)
+                else:
+                    rows.append(row)
             if rows:
                 self._series[symbol] = rows
                 self._warmup[symbol] = warm
