@@ -9,12 +9,12 @@ routes (``routed_endpoint_groups`` resolves each against the URL conf), so a sec
 app that serves it is installed, and an LLM is never sent to a 404.
 """
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
 from agents.risk import plain_decimal
+from common.routing import path_is_routed
 from trading.engine.limits import RiskLimits
 
 
@@ -99,28 +99,9 @@ ENDPOINT_GROUPS: list[tuple[str, list[Endpoint]]] = [
     ]),
 ]
 
-# Sample values for the placeholders of ENDPOINT_GROUPS' paths, to resolve them against the URL conf.
-_PLACEHOLDER_SAMPLES = {"symbol": "BTCUSDT"}
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
-
-
-def endpoint_is_routed(endpoint: Endpoint, prefix: str = "/api/v1") -> bool:
+def endpoint_is_routed(endpoint: Endpoint) -> bool:
     """Whether this deployment serves ``endpoint``: its path resolves and the view answers its method."""
-    from django.urls import Resolver404, resolve
-
-    path = _PLACEHOLDER.sub(lambda m: _PLACEHOLDER_SAMPLES.get(m.group(1), _SAMPLE_ID), endpoint.path.split("?")[0])
-    try:
-        match = resolve(prefix + path)
-    except Resolver404:
-        return False
-    view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
-    if view_class is None:  # a function view: trust the route
-        return True
-    actions = getattr(match.func, "actions", None)  # a ViewSet route maps methods to actions
-    if actions is not None:
-        return endpoint.method.lower() in actions
-    return hasattr(view_class, endpoint.method.lower())
+    return path_is_routed(endpoint.method, endpoint.path)
 
 
 @lru_cache(maxsize=1)

@@ -82,3 +82,68 @@ class MetricsView(APIView):
     def get(self, request):
         payload, content_type = exposition()
         return Response(payload, content_type=content_type)
+
+
+# --- The front doors: "/" (a page for people) and "/api/v1/" (an index for programs) --------------------------------
+
+# (name, what it is, one endpoint that proves the section is installed). Listed only when that endpoint is routed
+# (common.routing), so sections other apps add appear here by themselves.
+API_SECTIONS = [
+    ("auth", "Accounts: register, log in (JWT), refresh, log out.", "POST", "/auth/login"),
+    ("agents", "Your agents, their keys, risk profiles and skill.md (JWT; an agent reads its own skill.md).",
+     "GET", "/agents"),
+    ("market", "Public market data: pairs, prices, tickers, candles, order books, fees.", "GET", "/market/pairs"),
+    ("account", "The agent's wallet: info, balance, positions, portfolio (agent key).", "GET", "/account/info"),
+    ("trade", "Orders, previews, cancels, bulk quotes, position close, fills (agent key).", "GET", "/trade/orders"),
+    ("stream", "Server-Sent Events: the agent's orders, fills, positions; a symbol's book and trades.",
+     "GET", "/stream/user"),
+    ("webhooks", "HTTP callbacks for order and risk events (agent key).", "GET", "/webhooks"),
+    ("analytics", "Performance metrics, equity history, the public leaderboard.", "GET", "/analytics/performance"),
+    ("battles", "Competitions between agents, live or on historical data.", "GET", "/battles"),
+    ("backtest", "Backtests on historical candles, on the live engine's rules.", "GET", "/backtest/list"),
+    ("binance", "Binance-compatible REST for unmodified ccxt / Freqtrade bots.", "GET", "/binance/api/v3/ping"),
+    ("health", "Database, Redis, broker, price-feed and process status.", "GET", "/health"),
+    ("metrics", "Prometheus metrics.", "GET", "/metrics"),
+]
+
+
+def api_sections(request) -> list[dict]:
+    from common.routing import API_PREFIX, path_is_routed
+
+    base = request.build_absolute_uri(API_PREFIX)
+    return [{"name": name, "description": what, "url": base + path}
+            for name, what, method, path in API_SECTIONS if path_is_routed(method, path)]
+
+
+class ApiIndexView(APIView):
+    """``GET /api/v1/``: what this API offers and where its documentation is."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="api_index", tags=["operations"], responses={200: inline_serializer("ApiIndex", {
+        "name": serializers.CharField(), "version": serializers.CharField(), "docs": serializers.URLField(),
+        "schema": serializers.URLField(), "admin": serializers.URLField(),
+        "resources": inline_serializer("ApiResource", {"name": serializers.CharField(),
+                                                       "description": serializers.CharField(),
+                                                       "url": serializers.URLField()}, many=True)})})
+    def get(self, request):
+        return Response({
+            "name": "Agent paper-trading platform API", "version": "v1",
+            "docs": request.build_absolute_uri("/api/docs/"), "schema": request.build_absolute_uri("/api/schema/"),
+            "admin": request.build_absolute_uri("/admin/"), "resources": api_sections(request),
+        })
+
+
+def landing(request):
+    """``/``: a small page for a person who opened the address bin/run printed."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    from common.demo import demo_credentials_read, demo_credentials_visible
+
+    demo = demo_credentials_read() if demo_credentials_visible(request) else None
+    return render(request, "common/landing.html", {
+        "sections": api_sections(request), "demo": demo, "embedded": settings.EMBEDDED,
+        "show_demo_setting": settings.LANDING_SHOW_DEMO_KEYS,
+    })

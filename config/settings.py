@@ -355,3 +355,10 @@ AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)
 GENERATION_KEY_PREFIX = env.str("GENERATION_KEY_PREFIX", default="gen")  # Redis keys of common/generation.py
 # OpenAPI: name the order status choices (several apps have a "status" field).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "trading.models.Order.Status"
+
+# --- First hour: landing page and demo credentials (common/views.py, agents/management/commands/seed_demo.py) ------
+# seed_demo writes the keys it has just issued here (mode 0600; keys are only hashed in the database). The landing
+# page "/" shows them only when LANDING_SHOW_DEMO_KEYS is on (default: embedded mode or DEBUG) AND the request comes
+# from the machine itself (a loopback REMOTE_ADDR): a developer's laptop, never a deployment.
+DEMO_CREDENTIALS_FILE = Path(env.str("DEMO_CREDENTIALS_FILE", default=str(VAR_DIR / "demo-credentials.json")))
+LANDING_SHOW_DEMO_KEYS = env.bool("LANDING_SHOW_DEMO_KEYS", default=EMBEDDED or DEBUG)

@@ -12,6 +12,7 @@ from accounts.models import Account
 from accounts.services import account_register
 from agents.models import Agent, AgentKey
 from agents.services import agent_create, agent_key_issue
+from common.demo import demo_credentials_write
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-123"
@@ -29,6 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         account = Account.objects.filter(email=DEMO_EMAIL).first()
         lines = []
+        credentials = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "agents": []}
         if account is None:
             registered = account_register(email=DEMO_EMAIL, password=DEMO_PASSWORD, display_name="Demo Trader")
             account = registered.account
@@ -46,5 +48,8 @@ class Command(BaseCommand):
                     revoked_at=timezone.now())
                 issued = agent_key_issue(agent=agent, name="primary", is_primary=True)
             lines.append(f"  agent {name:<14} id {agent.id}  X-API-Key: {issued.api_key}")
+            credentials["agents"].append({"name": name, "id": str(agent.id), "api_key": issued.api_key})
+        # For the landing page of the developer's own machine (common/demo.py says when it is shown).
+        transaction.on_commit(lambda: demo_credentials_write(credentials))
         self.stdout.write("\nDemo account (also admin): %s / %s" % (DEMO_EMAIL, DEMO_PASSWORD))
         self.stdout.write("\n".join(lines) + "\n")
