@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from agents.models import Agent, AgentKey
 from agents.services import agent_archive, agent_key_revoke
+from common.money import fmt
 
 # Never shown anywhere in the admin: the key hash and the (encrypted) signing secret.
 _KEY_FIELDS = ["id", "agent", "name", "key_prefix", "is_primary", "scope", "allowed_ips", "expires_at",
@@ -31,19 +32,23 @@ class AgentAdmin(admin.ModelAdmin):
     """Agents are created through the API (a wallet and a key come with each); here they can be renamed,
     paused and archived. Money (starting balance, epochs) changes only through the services."""
 
-    list_display = ["name", "account", "status", "starting_balance", "reset_epoch", "created_at"]
+    list_display = ["name", "account", "status", "starting_balance_shown", "reset_epoch", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "account__email", "id"]
     list_select_related = ["account"]
-    fields = ["id", "account", "name", "description", "status", "starting_balance", "risk_config", "reset_epoch",
-              "cloned_from", "created_at", "updated_at"]
-    readonly_fields = ["id", "account", "starting_balance", "risk_config", "reset_epoch", "cloned_from",
+    fields = ["id", "account", "name", "description", "status", "starting_balance_shown", "risk_config",
+              "reset_epoch", "cloned_from", "created_at", "updated_at"]
+    readonly_fields = ["id", "account", "starting_balance_shown", "risk_config", "reset_epoch", "cloned_from",
                        "created_at", "updated_at"]
     inlines = [AgentKeyInline]
     actions = ["archive_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="starting balance (USDT)", ordering="starting_balance")
+    def starting_balance_shown(self, obj):
+        return fmt(obj.starting_balance)  # USDT at the API's 8 places (the column keeps 12)
 
     @admin.action(description="Archive the selected agents (their keys stop working)")
     def archive_selected(self, request, queryset):

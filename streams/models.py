@@ -73,6 +73,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             # An event reaches an endpoint once, however many times its producer reports it (re-sends aside).
             models.UniqueConstraint(fields=["endpoint", "event_id"], condition=Q(resend_of__isnull=True),

@@ -68,7 +68,7 @@ class Balance(models.Model):
         return self.available + self.locked
 
     def __str__(self):
-        return f"{self.asset} {self.available}+{self.locked}"
+        return f"{self.asset} {self.available.normalize():f} available, {self.locked.normalize():f} locked"
 
 
 class LedgerEntry(models.Model):
@@ -96,6 +96,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["wallet", "asset"]), models.Index(fields=["ref_type", "ref_id"])]
         constraints = [
             models.CheckConstraint(condition=~Q(delta_available=0) | ~Q(delta_locked=0), name="ledger_entry_not_empty"),
