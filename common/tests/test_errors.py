@@ -96,7 +96,7 @@ def test_not_found_raised_by_a_view(api):
     assert envelope(api.get(ECHO), 404, "NOT_FOUND")["message"] == "No such thing."
 
 
-@pytest.mark.parametrize("path", ["/api/v1/no-such-endpoint", "/api/v1/", "/api/v1/account/balance/extra",
+@pytest.mark.parametrize("path", ["/api/v1/no-such-endpoint", "/api/v1/x/", "/api/v1/account/balance/extra",
                                   "/api/v2/anything", "/nothing-here", "/api/v1/%00", "/api/v1/" + "a" * 5000])
 def test_unknown_urls_get_the_json_envelope_even_outside_drf(api, settings, path):
     assert settings.DEBUG is False
