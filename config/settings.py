@@ -9,6 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from config.secret_keys import (
+    KNOWN_INSECURE_SIGNING_KEYS,
+    MIN_SIGNING_KEY_LENGTH,
+    insecure_signing_key_reason,
+    new_fernet_key,
+    new_signing_key,
+    persistent_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PLATFORM_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -18,7 +28,19 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0123456789")
+# The signing key (sessions, JWTs). Embedded mode (no DATABASE_URL) or DEBUG: generated on first start and kept in
+# var/secret_key (mode 0600), shared by every process. A deployment (DATABASE_URL set, DEBUG off) must set
+# DJANGO_SECRET_KEY to a long random value and refuses to start otherwise (config/secret_keys.py).
+_DEPLOYED = bool(env.str("DATABASE_URL", default="")) and not DEBUG
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if _DEPLOYED:
+    if _reason := insecure_signing_key_reason(SECRET_KEY):
+        raise ImproperlyConfigured(
+            f"{_reason}. With DATABASE_URL set and DJANGO_DEBUG off the platform needs its own signing key: set "
+            f"DJANGO_SECRET_KEY to a random value of at least {MIN_SIGNING_KEY_LENGTH} characters, e.g. the output "
+            f"of: python -c \"import secrets; print(secrets.token_urlsafe(64))\"")
+elif not SECRET_KEY or SECRET_KEY in KNOWN_INSECURE_SIGNING_KEYS:
+    SECRET_KEY = persistent_secret(VAR_DIR / "secret_key", new_signing_key)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 # Public base URL, written into each agent's skill.md.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
@@ -146,9 +168,18 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "account_id",
 }
-# Fernet key (urlsafe base64, 32 bytes) for secrets kept encrypted at rest (request-signing secrets).
-# Derived from SECRET_KEY when unset.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Fernet keys (urlsafe base64, 32 bytes each) for secrets kept encrypted at rest (request-signing and webhook
+# secrets), independent of SECRET_KEY. A comma-separated list: the first encrypts, every one decrypts (MultiFernet),
+# which is how a key is rotated (docs/decisions.md). Embedded mode or DEBUG: generated and kept in
+# var/field_encryption_key; a deployment must set it.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if _DEPLOYED:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not set. With DATABASE_URL set and DJANGO_DEBUG off the platform needs its own "
+            "key for secrets kept encrypted in the database: set FIELD_ENCRYPTION_KEY to the output of: python -c "
+            "\"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
+    FIELD_ENCRYPTION_KEYS = [persistent_secret(VAR_DIR / "field_encryption_key", new_fernet_key)]
 
 # --- REST framework ---------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
