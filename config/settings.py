@@ -223,6 +223,11 @@ RATE_LIMIT_PER_ACCOUNT = env.int("RATE_LIMIT_PER_ACCOUNT", default=600)
 RATE_LIMIT_ANONYMOUS = env.int("RATE_LIMIT_ANONYMOUS", default=300)
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 
+# --- Client addresses ------------------------------------------------------------------------------------------------
+# Reverse proxies (addresses or CIDR networks, comma separated) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+# Default none: the client is the TCP peer, whatever a request claims (common/proxy.py, config/asgi.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # --- Signed requests --------------------------------------------------------------------------------------------------
 SIGNATURE_WINDOW_SECONDS = env.int("SIGNATURE_WINDOW_SECONDS", default=30)
 
