@@ -222,6 +222,9 @@ RATE_LIMIT_PER_KEY = env.int("RATE_LIMIT_PER_KEY", default=1200)
 RATE_LIMIT_PER_ACCOUNT = env.int("RATE_LIMIT_PER_ACCOUNT", default=600)
 RATE_LIMIT_ANONYMOUS = env.int("RATE_LIMIT_ANONYMOUS", default=300)
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# Failed logins per account (any address) per window before its logins answer 429 until the window ends; 0 = off.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 
 # --- Client addresses ------------------------------------------------------------------------------------------------
 # Reverse proxies (addresses or CIDR networks, comma separated) whose X-Forwarded-For / X-Forwarded-Proto are believed.
