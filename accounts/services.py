@@ -150,5 +150,6 @@ def account_token_refresh(*, refresh: str) -> IssuedTokens:
 
 
 def account_logout(*, refresh: str) -> None:
-    """Blacklist the refresh token: it can no longer mint access tokens (access tokens live out their minutes)."""
+    """Blacklist the refresh token: it can no longer mint access tokens. The access token in hand is not revoked:
+    it ends with its short life (JWT_ACCESS_SECONDS, 15 min by default; docs/decisions.md)."""
     _valid_refresh(refresh).blacklist()

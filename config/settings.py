@@ -157,7 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-JWT_ACCESS_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=3600))
+# Access tokens are not checked against the blacklist (no lookup per request): logout blacklists the refresh token,
+# and the access token in hand ends with its short life (15 min by default; refresh for a new one).
+JWT_ACCESS_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=900))
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": JWT_ACCESS_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
