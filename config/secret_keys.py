@@ -75,3 +75,8 @@ def new_fernet_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+if __name__ == "__main__":  # python -m config.secret_keys >> .env : fresh keys for a deployment or a local PostgreSQL
+    print(f"DJANGO_SECRET_KEY={new_signing_key()}")
+    print(f"FIELD_ENCRYPTION_KEY={new_fernet_key()}")
