@@ -1,4 +1,4 @@
-"""Who the client is: proxy headers (``X-Forwarded-For``/``-Proto``) are believed only from ``settings.TRUSTED_PROXIES``.
+"""Who the client is: proxy headers (``X-Forwarded-For``/``-Proto``) are believed only from TRUSTED_PROXIES.
 
 The ASGI application (config/asgi.py) is wrapped in :class:`ClientAddressMiddleware`, so the rule holds whatever
 server runs it. The address it settles (``scope["client"]``, Django's ``REMOTE_ADDR``) is what the per-IP rate limit,

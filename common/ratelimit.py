@@ -66,7 +66,8 @@ def _bucket(identity: str, window: int | None) -> tuple[str, int, int]:
     now = int(time.time())
     window_start = now - now % window
     # The prefix is a setting so that each test can count in buckets of its own.
-    return f"{getattr(settings, 'RATE_LIMIT_KEY_PREFIX', 'rl')}:{identity}:{window_start}", window, window_start + window
+    bucket = f"{getattr(settings, 'RATE_LIMIT_KEY_PREFIX', 'rl')}:{identity}:{window_start}"
+    return bucket, window, window_start + window
 
 
 def peek(identity: str, limit: int, window: int | None = None) -> RateLimitState:

@@ -104,3 +104,24 @@ def test_the_field_encryption_key_does_not_follow_the_signing_key(settings):
     stored = crypto.encrypt("sk_signing")
     settings.SECRET_KEY = uuid.uuid4().hex * 2
     assert crypto.decrypt(stored) == "sk_signing"
+
+
+@pytest.mark.django_db
+def test_rotate_field_encryption_re_encrypts_every_stored_secret_with_the_first_key(settings, agent_factory):
+    from django.core.management import call_command
+
+    from agents.models import AgentKey
+    from agents.services import agent_key_issue
+    from streams.models import WebhookEndpoint
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    agent, _ = agent_factory()
+    issued = agent_key_issue(agent=agent, signing=True)
+    WebhookEndpoint.objects.create(agent=agent, url="https://93.184.215.14/h", event_types=["order.filled"],
+                                   secret_encrypted=crypto.encrypt("whsec_x"))
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_field_encryption", stdout=open(os.devnull, "w"))
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    assert crypto.decrypt(AgentKey.objects.get(pk=issued.key.pk).signing_secret_encrypted) == issued.signing_secret
+    assert crypto.decrypt(WebhookEndpoint.objects.get().secret_encrypted) == "whsec_x"

@@ -17,10 +17,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         done = 0
         with transaction.atomic():
-            for key in AgentKey.objects.exclude(signing_secret_encrypted="").select_for_update():
-                AgentKey.objects.filter(pk=key.pk).update(signing_secret_encrypted=rotate(key.signing_secret_encrypted))
+            for pk, token in (AgentKey.objects.exclude(signing_secret_encrypted="").select_for_update()
+                              .values_list("pk", "signing_secret_encrypted")):
+                AgentKey.objects.filter(pk=pk).update(signing_secret_encrypted=rotate(token))
                 done += 1
-            for endpoint in WebhookEndpoint.objects.exclude(secret_encrypted="").select_for_update():
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=rotate(endpoint.secret_encrypted))
+            for pk, token in (WebhookEndpoint.objects.exclude(secret_encrypted="").select_for_update()
+                              .values_list("pk", "secret_encrypted")):
+                WebhookEndpoint.objects.filter(pk=pk).update(secret_encrypted=rotate(token))
                 done += 1
         self.stdout.write(f"re-encrypted {done} secrets with the first FIELD_ENCRYPTION_KEY")
