@@ -67,7 +67,7 @@ def _signing_secret(key: AgentKey) -> bytes:
     try:
         return decrypt(key.signing_secret_encrypted).encode()
     except InvalidToken:
-        # Only if FIELD_ENCRYPTION_KEY (or SECRET_KEY) changed since the key was issued: the secret is lost.
+        # Only if the key that encrypted it was dropped from FIELD_ENCRYPTION_KEY: the secret is lost.
         logger.error("signing secret of key %s cannot be decrypted (encryption key changed?)", key.pk)
         raise AuthenticationFailed("This key's signing secret is unreadable; issue a new key.",
                                    details={"reason": "signing_secret_unreadable"}) from None

@@ -27,7 +27,7 @@ from common import generation, keys
 GENERATION = "agent-auth"
 MAX_ENTRIES = 10_000
 
-_entries: dict[str, tuple[int, float, AgentKey]] = {}  # key digest -> (generation, loaded at, key with agent, account)
+_entries: dict[str, tuple[str, float, AgentKey]] = {}  # key digest -> (generation, loaded at, key with agent, account)
 _digest_of: dict = {}  # key pk -> digest, to keep last_used_* of a cached key current
 
 

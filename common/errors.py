@@ -54,3 +54,14 @@ class BusinessRejection(ApplicationError):
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "REJECTED"
+
+
+class RateLimited(ApplicationError):
+    """429 with ``Retry-After`` (seconds) for a limit a service enforces itself (e.g. failed logins of one account)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict | None = None):
+        super().__init__(message, details={"retry_after": retry_after, **(details or {})})
+        self.retry_after = retry_after

@@ -82,6 +82,8 @@ def envelope_exception_handler(exc, context):
     headers = {}
     if isinstance(exc, ApplicationError):
         body = error_body(exc.code, exc.message, exc.details)
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, drf.APIException):
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "ERROR")
         if isinstance(exc, drf.ValidationError):

@@ -10,9 +10,16 @@ increments the generation at once and again when the transaction commits:
 
 Without Redis (embedded mode) or when Redis does not answer, :func:`current` returns ``None`` and callers must not
 use their cache at all: no generation, no caching.
+
+A generation never repeats, even across a Redis restart (or a flush, or an eviction). A counter alone would: it
+restarts at 0 and climbs back to the value a process's stale cache holds, and that cache would be trusted again.
+So a generation is ``"<epoch>:<counter>"``, both in one Redis hash (they disappear together): the epoch is a random
+value set by whoever first finds it missing (``HSETNX``, so all processes agree on one), and a new epoch makes
+every generation read before it a stranger.
 """
 
 import logging
+import secrets
 
 from django.conf import settings
 from django.db import transaction
@@ -23,20 +30,32 @@ logger = logging.getLogger(__name__)
 
 
 def _key(name: str) -> str:
-    return f"{settings.GENERATION_KEY_PREFIX}:{name}"
+    return f"{settings.GENERATION_KEY_PREFIX}:{name}:gen"  # a hash: {"epoch": random hex, "n": counter}
 
 
-def current(name: str) -> int | None:
-    """The generation of ``name`` (0 if never bumped), or None when it cannot be known. One Redis round trip."""
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def current(name: str) -> str | None:
+    """The generation of ``name`` (an opaque token: compare with ``==``), or None when it cannot be known.
+
+    One Redis round trip, two the first time after Redis lost the key."""
     redis = get_redis()
     if redis is None:
         return None
+    key = _key(name)
     try:
-        value = redis.get(_key(name))
+        epoch, counter = redis.hmget(key, "epoch", "n")
+        if epoch is None:
+            redis.hsetnx(key, "epoch", secrets.token_hex(8))
+            epoch, counter = redis.hmget(key, "epoch", "n")
+            if epoch is None:  # lost again at once: do not guess
+                return None
     except Exception:  # noqa: BLE001 - unknown generation: the caller falls back to the database
         logger.warning("generation %s unreadable; caches bypassed", name, exc_info=True)
         return None
-    return int(value or 0)
+    return f"{_text(epoch)}:{int(counter or 0)}"
 
 
 def _incr(name: str) -> None:
@@ -44,7 +63,7 @@ def _incr(name: str) -> None:
     if redis is None:
         return
     try:
-        redis.incr(_key(name))
+        redis.hincrby(_key(name), "n", 1)
     except Exception:  # noqa: BLE001
         # Readers that cannot reach Redis bypass their caches, and entries also expire on their own.
         logger.error("generation %s could not be bumped", name, exc_info=True)

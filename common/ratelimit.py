@@ -60,14 +60,29 @@ def identity_of(*, auth, user, ip: str) -> tuple[str, int]:
     return f"ip:{ip}", settings.RATE_LIMIT_ANONYMOUS
 
 
-def hit(identity: str, limit: int, window: int | None = None) -> RateLimitState:
-    """Count one request for ``identity`` and return the window's state. Raises if the store is unreachable."""
+def _bucket(identity: str, window: int | None) -> tuple[str, int, int]:
+    """(store key, window length, reset epoch) of the current fixed window of ``identity``."""
     window = window or settings.RATE_LIMIT_WINDOW_SECONDS
     now = int(time.time())
     window_start = now - now % window
-    reset = window_start + window
     # The prefix is a setting so that each test can count in buckets of its own.
     bucket = f"{getattr(settings, 'RATE_LIMIT_KEY_PREFIX', 'rl')}:{identity}:{window_start}"
+    return bucket, window, window_start + window
+
+
+def peek(identity: str, limit: int, window: int | None = None) -> RateLimitState:
+    """The window's state for ``identity`` without counting anything. Raises if the store is unreachable.
+
+    ``allowed`` says whether one more may be counted (``count < limit``)."""
+    bucket, window, reset = _bucket(identity, window)
+    redis = get_redis()
+    count = int((redis.get(bucket) if redis is not None else cache.get(bucket)) or 0)
+    return RateLimitState(limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count < limit)
+
+
+def hit(identity: str, limit: int, window: int | None = None) -> RateLimitState:
+    """Count one request for ``identity`` and return the window's state. Raises if the store is unreachable."""
+    bucket, window, reset = _bucket(identity, window)
     redis = get_redis()
     if redis is not None:
         pipe = redis.pipeline(transaction=False)
@@ -148,6 +163,6 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Limit"] = str(state.limit)
             response["X-RateLimit-Remaining"] = str(state.remaining)
             response["X-RateLimit-Reset"] = str(state.reset)
-            if response.status_code == 429:
+            if response.status_code == 429 and "Retry-After" not in response:  # a login lockout sets its own
                 response["Retry-After"] = str(state.retry_after)
         return response

@@ -12,3 +12,9 @@ application = get_asgi_application()
 from streams.asgi import with_streams  # noqa: E402 - needs the settings configured above
 
 application = with_streams(application)
+
+# Outermost: the client address is settled before anything reads it (common/proxy.py, TRUSTED_PROXIES).
+from django.conf import settings  # noqa: E402
+from common.proxy import ClientAddressMiddleware  # noqa: E402
+
+application = ClientAddressMiddleware(application, settings.TRUSTED_PROXIES)

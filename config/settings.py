@@ -9,6 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from config.secret_keys import (
+    KNOWN_INSECURE_SIGNING_KEYS,
+    MIN_SIGNING_KEY_LENGTH,
+    insecure_signing_key_reason,
+    new_fernet_key,
+    new_signing_key,
+    persistent_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PLATFORM_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -18,7 +28,19 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0123456789")
+# The signing key (sessions, JWTs). Embedded mode (no DATABASE_URL) or DEBUG: generated on first start and kept in
+# var/secret_key (mode 0600), shared by every process. A deployment (DATABASE_URL set, DEBUG off) must set
+# DJANGO_SECRET_KEY to a long random value and refuses to start otherwise (config/secret_keys.py).
+_DEPLOYED = bool(env.str("DATABASE_URL", default="")) and not DEBUG
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if _DEPLOYED:
+    if _reason := insecure_signing_key_reason(SECRET_KEY):
+        raise ImproperlyConfigured(
+            f"{_reason}. With DATABASE_URL set and DJANGO_DEBUG off the platform needs its own signing key: set "
+            f"DJANGO_SECRET_KEY to a random value of at least {MIN_SIGNING_KEY_LENGTH} characters, e.g. the output "
+            f"of: python -c \"import secrets; print(secrets.token_urlsafe(64))\"")
+elif not SECRET_KEY or SECRET_KEY in KNOWN_INSECURE_SIGNING_KEYS:
+    SECRET_KEY = persistent_secret(VAR_DIR / "secret_key", new_signing_key)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 # Public base URL, written into each agent's skill.md.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
@@ -135,7 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-JWT_ACCESS_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=3600))
+# Access tokens are not checked against the blacklist (no lookup per request): logout blacklists the refresh token,
+# and the access token in hand ends with its short life (15 min by default; refresh for a new one).
+JWT_ACCESS_LIFETIME = timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=900))
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": JWT_ACCESS_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -146,9 +170,18 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "account_id",
 }
-# Fernet key (urlsafe base64, 32 bytes) for secrets kept encrypted at rest (request-signing secrets).
-# Derived from SECRET_KEY when unset.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Fernet keys (urlsafe base64, 32 bytes each) for secrets kept encrypted at rest (request-signing and webhook
+# secrets), independent of SECRET_KEY. A comma-separated list: the first encrypts, every one decrypts (MultiFernet),
+# which is how a key is rotated (docs/decisions.md). Embedded mode or DEBUG: generated and kept in
+# var/field_encryption_key; a deployment must set it.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if _DEPLOYED:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not set. With DATABASE_URL set and DJANGO_DEBUG off the platform needs its own "
+            "key for secrets kept encrypted in the database: set FIELD_ENCRYPTION_KEY to the output of: python -c "
+            "\"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
+    FIELD_ENCRYPTION_KEYS = [persistent_secret(VAR_DIR / "field_encryption_key", new_fernet_key)]
 
 # --- REST framework ---------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -191,6 +224,14 @@ RATE_LIMIT_PER_KEY = env.int("RATE_LIMIT_PER_KEY", default=1200)
 RATE_LIMIT_PER_ACCOUNT = env.int("RATE_LIMIT_PER_ACCOUNT", default=600)
 RATE_LIMIT_ANONYMOUS = env.int("RATE_LIMIT_ANONYMOUS", default=300)
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# Failed logins per account (any address) per window before its logins answer 429 until the window ends; 0 = off.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# --- Client addresses ------------------------------------------------------------------------------------------------
+# Reverse proxies (addresses or CIDR networks, comma separated) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+# Default none: the client is the TCP peer, whatever a request claims (common/proxy.py, config/asgi.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Signed requests --------------------------------------------------------------------------------------------------
 SIGNATURE_WINDOW_SECONDS = env.int("SIGNATURE_WINDOW_SECONDS", default=30)

@@ -33,7 +33,7 @@ from django.utils import timezone
 from common.crypto import decrypt, encrypt
 from common.errors import BusinessRejection, Conflict, ValidationFailed
 from streams.models import WebhookDelivery, WebhookEndpoint
-from streams.netguard import TargetNotAllowed, check_target
+from streams.netguard import TargetNotAllowed, check_target, pinned
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def webhook_delivery_attempt(*, delivery_id) -> AttemptOutcome:
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str, bool]:
     """(status code or None, error text, final: no point retrying)."""
     try:
-        check_target(endpoint.url)
+        addresses = check_target(endpoint.url)
     except TargetNotAllowed as exc:
         return None, exc.message, True
     body = orjson.dumps(delivery.payload)
@@ -265,8 +265,18 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     import httpx  # here, not at the top: web processes import this module and never POST (httpx costs ~4 MB)
 
     try:
-        response = httpx.post(endpoint.url, content=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                              follow_redirects=False)
+        with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
+            # To the checked addresses themselves (netguard.pinned), the next one if one cannot be reached.
+            for i, address in enumerate(addresses):
+                url, pin_headers, extensions = pinned(endpoint.url, address)
+                request = client.build_request("POST", url, content=body, headers={**headers, **pin_headers},
+                                               extensions=extensions)
+                try:
+                    response = client.send(request)
+                    break
+                except httpx.ConnectError:
+                    if i == len(addresses) - 1:
+                        raise
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}", False
     if 200 <= response.status_code < 300:

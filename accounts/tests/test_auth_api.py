@@ -63,7 +63,7 @@ def test_login_with_the_key_pair_and_with_email_password_both_give_working_token
         assert response.status_code == 200, response.content
         tokens = response.json()
         assert set(tokens) == {"token", "refresh", "expires_in"}
-        assert tokens["expires_in"] == 3600
+        assert tokens["expires_in"] == 900
         listed = bearer(api, tokens["token"]).get("/api/v1/agents")
         assert listed.status_code == 200 and listed.json() == []
         api.credentials()
@@ -196,3 +196,19 @@ def test_a_body_over_the_upload_limit_is_413(api):
     response = api.generic("POST", REGISTER, body, content_type="application/json")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_after_logout_the_access_token_in_hand_dies_within_15_minutes(api):
+    """Logout blacklists the refresh token; access tokens are not looked up per request, so their life is short
+    (docs/decisions.md, "Hardening: security")."""
+    import time
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    register(api)
+    tokens = api.post(USER_LOGIN, {"email": "ada@example.com", "password": "correct-horse-battery"},
+                      format="json").json()
+    assert tokens["expires_in"] == 900
+    assert api.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json").status_code == 204
+    assert AccessToken(tokens["token"])["exp"] - time.time() <= 15 * 60
+    assert api.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401  # no new ones

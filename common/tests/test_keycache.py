@@ -127,3 +127,30 @@ def test_a_recorded_use_updates_the_cached_copy(agent_factory, agent_client):
             client.get(BALANCE)
     assert not any(q["sql"].startswith("UPDATE") for q in queries)
     assert keycache._entries  # and it was the cache that answered
+
+
+@pytest.mark.django_db
+def test_a_key_revoked_after_redis_lost_its_data_stops_at_once(agent_factory, agent_client):
+    """Redis restarted (not persistent): the generation is gone, and activity since then brings the counter back to
+    the value this process's cache holds. The cached key must not be trusted again."""
+    from common import generation
+
+    agent, key = agent_factory()
+    client = agent_client(key)
+    for _ in range(5):
+        keycache.invalidate()  # some history: the generation has climbed
+    assert client.get(BALANCE).status_code == 200
+    assert queries_of(client) == 1  # cached at the current generation
+    cached = str(generation.current(keycache.GENERATION))
+    counter = int(cached.rsplit(":", 1)[-1])
+    # What a restart of a non-persistent Redis does to these keys (the test's own prefix: other tests' data stays).
+    redis = get_redis()
+    for name in redis.scan_iter(f"{django_settings.GENERATION_KEY_PREFIX}:*"):
+        redis.delete(name)
+    agent_key_revoke(key=agent.keys.get())
+    for _ in range(50):  # other changes climb the new counter back to the cached one
+        if int(str(generation.current(keycache.GENERATION)).rsplit(":", 1)[-1]) >= counter:
+            break
+        keycache.invalidate()
+    response = client.get(BALANCE)
+    assert response.status_code == 401, response.content

@@ -43,8 +43,9 @@ def database_url() -> str:
 class ServerProcess:
     """One uvicorn worker process serving the project, like ``bin/run`` does."""
 
-    def __init__(self, *, env: dict, name: str = "server"):
+    def __init__(self, *, env: dict, name: str = "server", args: tuple[str, ...] = ()):
         self.name = name
+        self.args = tuple(args)  # extra uvicorn options
         self.port = free_port()
         self.env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING", **env}
         self.proc = None
@@ -60,7 +61,7 @@ class ServerProcess:
         self.log = open(ROOT / "var" / f"streams-test-{self.name}.log", "w")  # the last session's, for post-mortems
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+             "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "2", *self.args],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
