@@ -19,7 +19,7 @@ from agents.models import Agent, AgentKey
 from common import keys
 from common.crypto import decrypt
 from common.errors import AuthenticationFailed, PermissionDenied
-from common.permissions import AgentContext  # noqa: F401 - defined below agents, created here
+from common.permissions import AgentContext  # defined in common (below agents), so every app may check it
 from common.ratelimit import client_ip
 from common.rowloader import RowLoader
 
