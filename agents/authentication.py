@@ -6,7 +6,6 @@ import ipaddress
 import logging
 import re
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
@@ -20,6 +19,7 @@ from agents.models import Agent, AgentKey
 from common import keys
 from common.crypto import decrypt
 from common.errors import AuthenticationFailed, PermissionDenied
+from common.permissions import AgentContext  # defined in common (below agents), so every app may check it
 from common.ratelimit import client_ip
 from common.rowloader import RowLoader
 
@@ -27,22 +27,6 @@ logger = logging.getLogger(__name__)
 
 # Writing last_used_at on every request would turn every read into a write; once a minute per key is enough.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class AgentContext:
-    """``request.auth`` of a request made with an agent key."""
-
-    key: AgentKey
-    agent: Agent
-
-    @property
-    def scope(self) -> str:
-        return self.key.scope
-
-    @property
-    def rate_limit_key(self) -> str:
-        return f"key:{self.key.pk}"
 
 
 def _ip_allowed(ip: str, allowed: list[str]) -> bool:

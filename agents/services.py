@@ -12,13 +12,11 @@ from django.utils import timezone
 
 from agents import keycache
 from agents.models import Agent, AgentKey
+from agents.ports import agent_wallets
 from agents.risk import risk_overrides_merge
 from common import keys
 from common.crypto import encrypt
 from common.errors import BusinessRejection, Conflict, ValidationFailed
-from trading.models import LedgerEntry, Wallet
-from trading.services import order_cancel_all
-from trading.wallet import wallet_open
 
 MAX_STARTING_BALANCE = Decimal("1000000000")
 MAX_ACTIVE_KEYS_PER_AGENT = 50
@@ -154,7 +152,7 @@ def agent_create(*, account, name: str, description: str = "", starting_balance:
         starting_balance=_check_starting_balance(starting_balance),
         risk_config=risk_overrides_merge(current={}, changes=risk_config or {}), cloned_from=cloned_from,
     )
-    wallet_open(agent=agent, starting_balance=starting_balance, quote_asset=settings.QUOTE_ASSET)
+    agent_wallets().open(agent=agent, starting_balance=starting_balance)
     issued = agent_key_issue(agent=agent, name="primary", is_primary=True)
     return agent, issued
 
@@ -236,14 +234,9 @@ def agent_reset(*, agent: Agent, starting_balance: Decimal | None = None) -> Age
     _refuse_archived(agent)
     if starting_balance is not None:
         agent.starting_balance = _check_starting_balance(starting_balance)
-    retiring = Wallet.objects.filter(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True).first()
-    if retiring is not None:
-        # Nothing keeps resting on a wallet the agent no longer trades from: its open orders are cancelled and
-        # their locked funds released (in the old wallet, whose ledger still balances on its own).
-        order_cancel_all(wallet=retiring, reason="agent reset")
-        Wallet.objects.filter(pk=retiring.pk).update(retired_at=timezone.now())
     agent.reset_epoch += 1
+    # Trading's part: the current main wallet is retired (its open orders cancelled, their funds released) and the
+    # new epoch's wallet opened with the agent's starting balance.
+    agent_wallets().reset(agent=agent)
     agent.save(update_fields=["starting_balance", "reset_epoch", "updated_at"])
-    wallet_open(agent=agent, starting_balance=agent.starting_balance, epoch=agent.reset_epoch,
-                quote_asset=settings.QUOTE_ASSET, reason=LedgerEntry.Reason.RESET)
     return agent

@@ -60,7 +60,7 @@ def check_redis() -> dict:
 
 
 def check_broker() -> dict:
-    from config.celery_app import app
+    from celery import current_app as app  # the project's app (config.celery_app), without importing config
 
     started = time.perf_counter()
     try:

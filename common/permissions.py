@@ -1,9 +1,28 @@
 """Who may call a view: an agent (by key), an account (by JWT), and what scope a write needs."""
 
+from dataclasses import dataclass
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from agents.authentication import AgentContext
 from common.errors import AuthenticationFailed, PermissionDenied
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """``request.auth`` of a request made with an agent key (created by ``agents.authentication``).
+
+    Defined here, below the agents app, so that the permissions every app uses need not import agents."""
+
+    key: object  # agents.models.AgentKey
+    agent: object  # agents.models.Agent
+
+    @property
+    def scope(self) -> str:
+        return self.key.scope
+
+    @property
+    def rate_limit_key(self) -> str:
+        return f"key:{self.key.pk}"
 
 
 def agent_context(request) -> AgentContext | None:

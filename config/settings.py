@@ -149,6 +149,9 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message to b
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# The beat schedule is CELERY_BEAT_SCHEDULE (below, with the settings its intervals come from). django-celery-beat's
+# DatabaseScheduler writes those entries into its PeriodicTask table (by name) every time beat starts, so the
+# settings win over edits made in the admin; entries added in the admin (or by an app at run time) are kept.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
@@ -366,6 +369,12 @@ SWEEP_COALESCE_MS = env.int("SWEEP_COALESCE_MS", default=20)  # run_sweeper: tic
 EQUITY_SNAPSHOT_SECONDS = env.int("EQUITY_SNAPSHOT_SECONDS", default=60)
 EXECUTION_RECOVERY_SECONDS = env.int("EXECUTION_RECOVERY_SECONDS", default=30)  # beat: recover_executions period
 EXECUTION_RECOVERY_AFTER_SECONDS = env.int("EXECUTION_RECOVERY_AFTER_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE = {
+    # The names are those the trading migration 0003 used to register, so rows it left behind are updated in place.
+    "trading: equity snapshots": {"task": "trading.snapshot_equity", "schedule": float(EQUITY_SNAPSHOT_SECONDS)},
+    "trading: recover lost executions": {"task": "trading.recover_executions",
+                                         "schedule": float(EXECUTION_RECOVERY_SECONDS)},
+}
 # Celery's Django fixup closes the database connection before and after EVERY task unless this is set; a new
 # PostgreSQL connection per task costs more than most tasks (~40 ms of a 5 ms fill). Reuse it for this many tasks.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)

@@ -11,7 +11,8 @@ class OutboxEvent(models.Model):
 
     Embedded mode has no pub/sub, so every web process polls this table for rows newer than the last it saw; rows
     are pruned after ``STREAMS_OUTBOX_RETENTION_SECONDS``. Because the row commits (or rolls back) with the change,
-    a stream never shows a change that did not happen.
+    a stream never shows a change that did not happen. (The trading core's events arrive through ``common.events``
+    just after their transaction commits, so their rows are written in a transaction of their own.)
     """
 
     id = models.BigAutoField(primary_key=True)

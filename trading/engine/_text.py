@@ -1,4 +1,4 @@
-"""How numbers read in rejection messages (the wire form of amounts is ``common.money.fmt``)."""
+"""How numbers read in rejection messages (the wire form of amounts is ``money.fmt``)."""
 
 from decimal import ROUND_HALF_EVEN, Decimal
 

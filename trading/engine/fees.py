@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation
 
-from common.money import quantize_amount
+from .money import quantize_amount
 
 from .types import FeeRate, Liquidity
 

@@ -26,7 +26,7 @@ take_profit execute as market orders, stop_limit as a limit order at its price (
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from common.money import quantize_amount, quantize_down
+from .money import quantize_amount, quantize_down
 
 from ._text import plain
 from .fees import bps_for, fee_for

@@ -16,7 +16,7 @@ received for sells), and ``quantity * avg_entry_price`` equals ``cost_basis`` to
 from dataclasses import replace
 from decimal import Decimal
 
-from common.money import quantize_amount
+from .money import quantize_amount
 
 from ._text import plain
 from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode, Side

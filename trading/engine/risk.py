@@ -23,7 +23,7 @@ and the limit: "order notional 6000.00 USDT exceeds 50% of available 10000.00 US
 from collections.abc import Callable
 from decimal import Decimal
 
-from common.money import fmt
+from .money import fmt
 
 from ._text import money, pct, plain
 from .types import CheckResult, EngineRejection, RejectCode, RiskContext, Side

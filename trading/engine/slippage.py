@@ -17,7 +17,7 @@ was, in percent, positive = worse for the trader: buy ``(price - last) / last * 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from common.money import quantize_down, quantize_up
+from .money import quantize_down, quantize_up
 
 from .types import Side
 

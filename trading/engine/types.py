@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from common.money import AMOUNT_QUANTUM, DECIMAL_PLACES  # pure module: precision constants, no Django
+from .money import AMOUNT_QUANTUM, DECIMAL_PLACES
 
 from .limits import RiskLimits
 

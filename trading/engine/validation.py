@@ -20,7 +20,7 @@ Exchange rules (422):
 from dataclasses import replace
 from decimal import Decimal
 
-from common.money import is_multiple
+from .money import is_multiple
 
 from ._text import plain
 from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import ApplicationError, BusinessRejection, Conflict, NotFound, ValidationFailed
+from common.events import publish_on_commit
 from common.money import ZERO, quantize_amount, quantize_down, quantize_up
 from trading.engine import fees as engine_fees
 from trading.engine import matching, validation
@@ -39,13 +40,13 @@ from trading.engine.types import (
     Side,
     TimeInForce,
 )
+from trading.events import OrdersChanged, RiskBreach
 from trading.models import OPEN_ORDER_STATUSES, Balance, LedgerEntry, Order, Position, Wallet
 from trading.selectors_orders import order_get
 from trading.services import market
 from trading.services.fees import wallet_fee_rate
 from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
 from trading.services.settlement import close_orders, sweep_key
-from streams.publish import publish_order_update, publish_risk_breach
 from trading.wallet import Movement, Posting, ensure_balances, wallet_post_many
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
@@ -207,7 +208,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
         order.status, order.closed_at = Order.Status.EXPIRED, now
         order.status_reason = "time in force: nothing was fillable at once"
         order.save(force_insert=True)
-        publish_order_update(order)
+        publish_on_commit([OrdersChanged(orders=(order,))])
         return order
     if prep.takes_now:
         order.needs_execution = True
@@ -219,7 +220,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
     order.locked_amount = lock_amount
     order.save(force_insert=True)
     if not order.needs_execution:  # one that executes now is published with its fills by the settlement
-        publish_order_update(order)
+        publish_on_commit([OrdersChanged(orders=(order,))])
     # the wallet's balances are locked already (lock_wallet): post with them, no second lock query
     wallet_post_many([Posting(wallet.pk, (Movement(lock_asset, available=-lock_amount, locked=lock_amount),),
                               LedgerEntry.Reason.ORDER_LOCK, "order", str(order.pk))],
@@ -239,7 +240,7 @@ def _enqueue_execution(order_id, symbol: str) -> None:
 def _report_breach(agent, exc: BusinessRejection) -> None:
     """A risk rule refused the order: a ``risk.breach`` webhook, recorded outside the rolled-back transaction."""
     if str(exc.code).startswith("RISK_"):
-        publish_risk_breach(agent_id=agent.pk, code=exc.code, message=exc.message, details=exc.details)
+        publish_on_commit([RiskBreach(agent_id=agent.pk, code=exc.code, message=exc.message, details=exc.details)])
 
 
 def _record_trips(trips: list, now) -> None:

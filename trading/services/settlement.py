@@ -19,14 +19,15 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from common.events import publish_on_commit
 from common.money import ZERO
 from trading.dbutil import bulk_update_rows
 from trading.engine import matching
 from trading.engine import positions as engine_positions
 from trading.engine.types import EngineRejection, MatchResult, OrderStatus, OrderType, PositionState, Side
+from trading.events import OrdersChanged
 from trading.models import LedgerEntry, Order, Position
 from trading.services import notify
-from streams.publish import publish_changes
 from trading.wallet import Movement, Posting, lock_wallet_balances, wallet_post_many
 
 Reason = LedgerEntry.Reason
@@ -287,10 +288,11 @@ def _lock_positions(keys: dict) -> dict[tuple[str, str], Position]:
 
 
 def _after_commit(outcome: Outcome) -> None:
-    """Publish what this batch did to the streams and webhooks (delivered if and when the transaction commits),
-    and, once committed, wake the requests waiting on these orders."""
+    """Publish what this batch did (``common.events``: the streams and webhooks subscribe; delivered if and when
+    the transaction commits), and, once committed, wake the requests waiting on these orders."""
     if not outcome.orders:
         return
-    publish_changes(orders=outcome.orders, fills=outcome.fills, positions=outcome.positions)
+    publish_on_commit([OrdersChanged(orders=tuple(outcome.orders), fills=tuple(outcome.fills),
+                                     positions=tuple(outcome.positions))])
     signals = [(o.pk, o.status) for o in outcome.orders]
     transaction.on_commit(lambda: notify.orders_done_signal(signals=signals))

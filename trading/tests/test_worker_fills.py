@@ -114,16 +114,3 @@ def test_equity_snapshots_on_the_worker(celery_worker, trader):
     assert snap is not None
     assert (snap.cash, snap.positions_value) == (D("10000") - D("600") - D("0.6"), D("610"))
     assert (snap.equity, snap.unrealized_pnl) == (D("10009.4"), D("10"))
-
-
-def test_the_beat_schedule_is_registered():
-    from django.apps import apps
-    from django_celery_beat.models import PeriodicTask
-
-    import importlib
-
-    migration = importlib.import_module("trading.migrations.0003_trading_schedules")
-    migration.register(apps, None)
-    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
-    assert tasks["trading.snapshot_equity"] == 60
-    assert tasks["trading.recover_executions"] == 30
