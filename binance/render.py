@@ -77,7 +77,8 @@ def _order_core(order) -> dict:
 def order_result(order) -> dict:
     """newOrderRespType=RESULT."""
     return {**order_ack(order), **_order_core(order), "origQuoteOrderQty": _num(order.quote_quantity),
-            "workingTime": _working_time(order), "selfTradePreventionMode": "NONE"}
+            "workingTime": _working_time(order), "selfTradePreventionMode": "NONE",
+            **({"stopPrice": _num(order.trigger_price)} if order.trigger_price is not None else {})}
 
 
 def fill_of_order(fill) -> dict:

@@ -55,3 +55,42 @@ def binance_trader(trader, api):
         return agent, BinanceClient(APIClient(), issued.api_key, issued.signing_secret), native, wallet
 
     return make
+
+
+def server_env(namespace: dict, **extra) -> dict:
+    """Environment of a server (or bot) process sharing the test session's Redis prefixes and Celery queue."""
+    return {"MARKET_KEY_PREFIX": namespace["MARKET_KEY_PREFIX"], "TRADING_KEY_PREFIX": namespace["TRADING_KEY_PREFIX"],
+            "CELERY_TASK_DEFAULT_QUEUE": namespace["queue"], "RATE_LIMIT_ANONYMOUS": "100000",
+            "RATE_LIMIT_PER_KEY": "100000", **extra}
+
+
+@pytest.fixture(scope="session")
+def binance_server(django_db_setup, django_db_blocker, trading_namespace):
+    """The project under uvicorn, as ``bin/run`` serves it, on the test database and the session's Redis prefixes."""
+    from streams.tests.support import ServerProcess
+
+    with django_db_blocker.unblock():
+        server = ServerProcess(name="binance", env=server_env(trading_namespace)).start()
+    yield server
+    server.stop()
+
+
+def ccxt_config(base_url: str, key: str, secret: str) -> dict:
+    """What docs/bring-your-bot.md tells a ccxt user to write (plus no client-side throttle in tests)."""
+    api = f"{base_url}/binance/api/v3"
+    return {"apiKey": key, "secret": secret, "enableRateLimit": False,
+            "urls": {"api": {"public": api, "private": api}},
+            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}}
+
+
+@pytest.fixture
+def ccxt_exchange(binance_server, binance_trader):
+    """``ccxt_exchange(**key_kwargs)`` -> (ccxt.binance pointed at the test server, agent, native client, wallet)."""
+    import ccxt
+
+    def make(**kwargs):
+        agent, bc, native, wallet = binance_trader(**kwargs)
+        exchange = ccxt.binance(ccxt_config(binance_server.base, bc.key, bc.secret or "no-secret"))
+        return exchange, agent, native, wallet
+
+    return make

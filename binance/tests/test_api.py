@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from binance.tests.support import PREFIX, BinanceClient, binance_trader, sign, signed_query  # noqa: F401
-from trading.tests.orders_support import *  # noqa: F403
+from binance.tests.support import PREFIX, sign, signed_query
+
 from trading.tests.orders_support import D, assert_ledger_balanced, set_market
 
 pytestmark = pytest.mark.django_db(transaction=True)
