@@ -273,3 +273,18 @@ def test_order_types_and_parameter_errors(binance_trader):
     assert err(order(type="LIMIT", timeInForce="GTC", quantity="0.002", price="50000", newClientOrderId="dup-1"),
                -2010)["msg"] == "Duplicate order sent."
     assert_ledger_balanced()
+
+
+def test_the_agents_order_rate_limit_is_binance_1015(binance_trader):
+    agent, bc, native, wallet = binance_trader()
+    agent.risk_config = {"order_rate_limit": 1}
+    agent.save(update_fields=["risk_config"])
+    set_market("BTCUSDT", "60000", **BOOK)
+    body = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
+            "price": "50000"}
+    assert bc.signed("POST", "order", body).status_code == 200
+    assert "RISK_ORDER_RATE" in err(bc.signed("POST", "order", body), -1015)["msg"]
+    # the same limit, whichever door: the native API refuses the agent's next order too
+    assert native.post("/api/v1/trade/order", {"symbol": "BTCUSDT", "side": "buy", "type": "limit",
+                                               "quantity": "0.001", "price": "50000"},
+                       format="json").json()["error"]["code"] == "RISK_ORDER_RATE"

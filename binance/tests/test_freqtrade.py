@@ -16,6 +16,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
@@ -156,7 +157,7 @@ def test_freqtrade_trades_live_through_the_binance_door(freqtrade_bin, binance_s
     agent, bc, native, wallet = binance_trader()
     env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING", **server_env(trading_namespace)}
     feed = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "run_feed", "--source", "replay", "--replay-dir",
+        [sys.executable, "manage.py", "run_feed", "--source", "replay", "--replay-dir",
          str(replay_dir(tmp_path)), "--speed", "60", "--symbols", "BTCUSDT"],
         cwd=ROOT, env=env, stdout=open(tmp_path / "feed.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -213,6 +214,6 @@ def test_freqtrade_trades_live_through_the_binance_door(freqtrade_bin, binance_s
         assert D(str(o["filled"])) == D(n["filled_quantity"])
         assert n["client_order_id"]  # ccxt's newClientOrderId, kept
     assert sum(1 for o in ft_orders if o["ft_order_side"] == "buy") >= 2
-    check = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", "check_ledger"], cwd=ROOT, env=env,
+    check = subprocess.run([sys.executable, "manage.py", "check_ledger"], cwd=ROOT, env=env,
                            capture_output=True, text=True)
     assert check.returncode == 0 and "ledger OK" in check.stdout, check.stderr
