@@ -411,7 +411,7 @@ class MyTradesView(SignedView):
         gateway.instrument(symbol)
         limit = params.integer("limit", default=500, lo=1, hi=1000)
         start, end = params.millis("startTime"), params.millis("endTime")
-        from_id = params.integer("fromId", lo=0)
+        from_id = params.integer("fromId", lo=0, hi=2**63 - 1)
         if from_id is not None and (start or end):
             raise BinanceError(-1128, "Combination of optional parameters invalid: fromId with startTime/endTime.")
         order_id = params.integer("orderId", lo=0, hi=gateway.MAX_ORDER_ID)
