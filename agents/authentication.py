@@ -47,7 +47,8 @@ _TIMESTAMP = re.compile(r"[0-9]{1,16}")
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def _signing_secret(key: AgentKey) -> bytes:
+def signing_secret(key: AgentKey) -> bytes:
+    """The key's HMAC secret (decrypted), for a door that verifies signatures of its own (``binance``)."""
     try:
         return decrypt(key.signing_secret_encrypted).encode()
     except InvalidToken:
@@ -77,7 +78,7 @@ def _verify_signature(request, key: AgentKey) -> None:
     # The exact bytes the client sent (decoding and re-encoding would change a body that is not valid UTF-8).
     message = (f"{ts}{request.method.upper()}{request._request.get_full_path()}".encode()
                + request._request.body)
-    expected = hmac.new(_signing_secret(key), message, hashlib.sha256).hexdigest()
+    expected = hmac.new(signing_secret(key), message, hashlib.sha256).hexdigest()
     signature = signature.lower()
     if not hmac.compare_digest(expected, signature):
         raise AuthenticationFailed("Bad request signature.", details={"reason": "bad_signature"})
@@ -86,7 +87,7 @@ def _verify_signature(request, key: AgentKey) -> None:
         raise AuthenticationFailed("Replayed request signature.", details={"reason": "replayed_signature"})
 
 
-def _record_use(key: AgentKey, ip: str) -> None:
+def record_use(key: AgentKey, ip: str) -> None:
     try:
         ipaddress.ip_address(ip)
     except ValueError:
@@ -119,6 +120,18 @@ def resolve_key(plaintext: str) -> AgentKey:
     return key
 
 
+def key_authenticate(plaintext: str, *, ip: str) -> AgentKey:
+    """Every check of a key except its signature scheme: live, unexpired, agent not archived, IP allowed.
+
+    The native ``X-API-Key`` door and the Binance door (``binance.auth``) both call it, then verify the signature
+    their protocol defines and call :func:`record_use`.
+    """
+    key = resolve_key(plaintext)
+    if key.allowed_ips and not _ip_allowed(ip, key.allowed_ips):
+        raise PermissionDenied(f"This key may not be used from {ip}.", code="IP_NOT_ALLOWED", details={"ip": ip})
+    return key
+
+
 class AgentKeyAuthentication(BaseAuthentication):
     header = "HTTP_X_API_KEY"
 
@@ -129,14 +142,11 @@ class AgentKeyAuthentication(BaseAuthentication):
             plaintext = request.query_params.get("api_key")
         if not plaintext:
             return None
-        key = resolve_key(plaintext)
         ip = client_ip(request)
-        if key.allowed_ips and not _ip_allowed(ip, key.allowed_ips):
-            raise PermissionDenied(f"This key may not be used from {ip}.", code="IP_NOT_ALLOWED",
-                                   details={"ip": ip})
+        key = key_authenticate(plaintext, ip=ip)
         if key.requires_signature:
             _verify_signature(request, key)
-        _record_use(key, ip)
+        record_use(key, ip)
         return key.agent.account, AgentContext(key=key, agent=key.agent)
 
     def authenticate_header(self, request):

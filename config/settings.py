@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "market",
     "trading",
     "streams",
+    "binance",
 ]
 
 MIDDLEWARE = [
@@ -360,6 +361,9 @@ TRADING_KEY_PREFIX = env.str("TRADING_KEY_PREFIX", default="trd")
 # order that takes liquidity on arrival, so the response carries its fills.
 ORDER_WAIT_DEFAULT_MS = env.int("ORDER_WAIT_DEFAULT_MS", default=500)
 ORDER_WAIT_MAX_MS = env.int("ORDER_WAIT_MAX_MS", default=2000)
+# The Binance door answers a MARKET (or marketable LIMIT) order with RESULT/FULL only once a worker executed it, as
+# Binance does: it waits up to this long (then answers with the order as it is, status NEW).
+BINANCE_ORDER_WAIT_MS = env.int("BINANCE_ORDER_WAIT_MS", default=2000)
 # A market buy by quantity locks its estimated cost plus this margin (and the taker fee); unused is released.
 MARKET_ORDER_MAX_SLIPPAGE_PCT = env.str("MARKET_ORDER_MAX_SLIPPAGE_PCT", default="5")
 FEE_VOLUME_CACHE_SECONDS = env.int("FEE_VOLUME_CACHE_SECONDS", default=60)

@@ -16,6 +16,7 @@ api_v1 = [
 urlpatterns = [
     path("", landing, name="landing"),
     path("api/v1/", include(api_v1)),
+    path("binance/", include("binance.urls")),  # the Binance-compatible door (API.md), for ccxt/Freqtrade bots
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),

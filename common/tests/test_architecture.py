@@ -32,8 +32,10 @@ def _lint_imports(*, cwd: Path, config: Path) -> subprocess.CompletedProcess:
 
 def _local_apps() -> set[str]:
     """Top-level packages of the INSTALLED_APPS that live in this repository."""
+    venv = Path(sys.prefix).resolve()  # bin/test's .venv lives inside the checkout: its packages are not ours
     return {config.name.split(".")[0] for config in apps.get_app_configs()
-            if Path(config.path).resolve().is_relative_to(ROOT.resolve())}
+            if Path(config.path).resolve().is_relative_to(ROOT.resolve())
+            and not Path(config.path).resolve().is_relative_to(venv)}
 
 
 def test_import_contracts_are_kept():
