@@ -111,12 +111,13 @@ else:
                           "LOCATION": str(VAR_DIR / "cache")}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="atomicfs://")  # config/embedded_broker.py
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # exchange tables; kombu's default is ./control
         "store_processed": False,
         # The worker takes one message per poll from a file-system queue: poll often or ticks' sweeps pile up.
         "polling_interval": 0.02,
