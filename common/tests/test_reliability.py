@@ -43,9 +43,11 @@ def _write_price(server: RedisServer, symbol: str, price: str) -> None:
 
 # --- item 8: 503 SERVICE_UNAVAILABLE, never 500, while Redis is down ---------------------------------------------------
 def test_redis_down_is_503_with_retry_after_and_nothing_written(redis_server, agent_factory, settings):
+    from market.services import ensure_default_pairs
     from streams.tests.support import ServerProcess
     from trading.models import Balance, Order
 
+    ensure_default_pairs()  # a transactional test starts from emptied tables
     prefix = f"t{uuid.uuid4().hex[:8]}-mkt"
     settings.MARKET_KEY_PREFIX = prefix
     _agent, key = agent_factory()
