@@ -182,8 +182,11 @@ def test_database_down_is_503_down(tmp_path):
     try:
         r = httpx.get(server.url("/api/v1/health"), timeout=30)
         live = httpx.get(server.url("/api/v1/health/live"), timeout=10)
+        admin = httpx.get(server.url("/admin/"), cookies={"sessionid": "x" * 32}, timeout=30)  # outside DRF
     finally:
         server.stop()
+    assert admin.status_code == 503 and admin.json()["error"]["code"] == "SERVICE_UNAVAILABLE", admin.text[:500]
+    assert int(admin.headers["Retry-After"]) >= 1
     assert r.status_code == 503 and r.json()["status"] == "down"
     assert r.json()["checks"]["database"]["status"] == "down"
     assert live.status_code == 200
