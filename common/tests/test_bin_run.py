@@ -101,6 +101,8 @@ def test_bin_run_restarts_a_dead_process_and_stops_everything_within_10s(stop_si
             os.kill(sweeper, signal.SIGKILL)
             restarted = wait_until(lambda: _sweepers(proc.pid) - {sweeper}, timeout=15, interval=0.2)
             assert restarted, (tmp_path / "run.log").read_text()[-3000:]
+            assert wait_until(lambda: (tmp_path / "run.log").read_text().count("run_sweeper: window") == 2,
+                              timeout=20, interval=0.2)  # the new one is running (its signal handler is set)
             assert proc.poll() is None and _health(port) is not None
 
         started = descendants(proc.pid)
