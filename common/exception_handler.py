@@ -1,6 +1,7 @@
 """One exception handler: every error leaves the API as ``{"error": {"code", "message", "details"}}``."""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -67,8 +68,39 @@ def _over_limit(exc, context):
     return exc
 
 
+def _dependency_errors() -> tuple[type, ...]:
+    """What a dependency that is down raises: Redis (cache, rate limits, prices, pub/sub), the Celery broker
+    (kombu wraps the transport's error once its publish retries are spent) and the database (Django's wrappers
+    and psycopg's own, e.g. a pool timeout). A deadlock or lock timeout is an OperationalError too: retrying is
+    the right advice for those as well."""
+    import psycopg
+    import redis.exceptions
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, BrokerError, OperationalError,
+            InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def dependency_unavailable(exc: BaseException) -> ApplicationError | None:
+    """503 ``SERVICE_UNAVAILABLE`` (with ``Retry-After``) for an exception that says a dependency is down, else None.
+
+    The one place that decides it, for DRF views (:func:`envelope_exception_handler`) and for everything outside
+    DRF (:func:`json_500`: middleware, admin). The request's transaction has been rolled back by then (the
+    exception left every ``atomic`` block), so nothing was written.
+    """
+    if not isinstance(exc, _dependency_errors()):
+        return None
+    logger.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+    retry_after = settings.DEPENDENCY_RETRY_AFTER_SECONDS
+    return ApplicationError("A service the platform depends on is unavailable; retry shortly.",
+                            code="SERVICE_UNAVAILABLE", status_code=503, details={"retry_after": retry_after})
+
+
 def envelope_exception_handler(exc, context):
-    exc = _over_limit(exc, context)
+    exc = dependency_unavailable(exc) or exc
+    if not (isinstance(exc, ApplicationError) and exc.code == "SERVICE_UNAVAILABLE"):
+        exc = _over_limit(exc, context)  # counting the refusal needs Redis, which may be the thing that is down
     if isinstance(exc, RequestDataTooBig):
         exc = ApplicationError("The request body is too large.", code="PAYLOAD_TOO_LARGE", status_code=413,
                                details={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
@@ -82,8 +114,10 @@ def envelope_exception_handler(exc, context):
     headers = {}
     if isinstance(exc, ApplicationError):
         body = error_body(exc.code, exc.message, exc.details)
-        if getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None) or (
+            exc.details.get("retry_after") if exc.status_code == 503 else None)
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
     elif isinstance(exc, drf.APIException):
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "ERROR")
         if isinstance(exc, drf.ValidationError):
@@ -106,7 +140,10 @@ def envelope_exception_handler(exc, context):
     if isinstance(exc, drf.NotAuthenticated) or getattr(exc, "status_code", 0) == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
     set_rollback()
-    return Response(body, status=exc.status_code, headers=headers)
+    response = Response(body, status=exc.status_code, headers=headers)
+    if exc.status_code == 503:
+        response._has_been_logged = True  # logged once at WARNING above, not as an ERROR line per request
+    return response
 
 
 def json_404(request, exception=None):
@@ -122,4 +159,11 @@ def json_403(request, exception=None):
 
 
 def json_500(request):
+    """Django's handler500: called while the exception is being handled, so ``sys.exc_info()`` is it. A dependency
+    that is down is a 503 here too (a middleware, the admin: paths DRF's handler never sees)."""
+    unavailable = dependency_unavailable(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    if unavailable is not None:
+        response = JsonResponse(error_body(unavailable.code, unavailable.message, unavailable.details), status=503)
+        response["Retry-After"] = str(unavailable.details["retry_after"])
+        return response
     return JsonResponse(error_body("INTERNAL_ERROR", "Internal error; it has been logged."), status=500)

@@ -1,7 +1,12 @@
-"""Readiness checks behind ``GET /api/v1/health``: database, Redis, Celery broker and price-feed freshness.
+"""Readiness checks behind ``GET /api/v1/health``: database, Redis, Celery broker, price-feed freshness and the
+heartbeats of the platform's processes (worker, beat, feed, sweeper; ``common/heartbeat.py``).
 
 Each check returns a small dict with a ``status`` and never raises: reporting a failure is its whole job. A check
 is healthy when its status is ``ok`` (or ``embedded`` for Redis, which embedded mode does not use).
+
+The overall status is ``ok`` (all healthy), ``degraded`` (something other than the database is not: Redis or the
+broker down, the feed stale, a process silent; still HTTP 200, so a load balancer keeps the API up for reads and
+the kill switch) or ``down`` (the database is unreachable; HTTP 503). A platform that is starting is ``degraded``.
 """
 
 import importlib
@@ -126,16 +131,45 @@ def check_price_feed() -> dict:
     return {"status": status, "stale_pairs": stale, "pairs": _plain(pairs)}
 
 
+def check_processes() -> dict:
+    """Each process role's last heartbeat: ``ok`` while it beats, ``silent`` once its key expired (dead, hung,
+    or not started yet). ``status`` is ``ok`` when every role beats, else ``degraded``."""
+    from common import heartbeat
+
+    started = time.perf_counter()
+    now = time.time()
+    roles = {}
+    try:
+        for role in heartbeat.ROLES:
+            last = heartbeat.read(role)
+            if last is None:
+                roles[role] = {"status": "silent", "silent_after_seconds": settings.HEARTBEAT_TTL_SECONDS}
+            else:
+                roles[role] = {"status": "ok", "pid": last.get("pid"), "host": last.get("host"),
+                               "age_seconds": round(max(0.0, now - float(last.get("at") or 0)), 3)}
+    except Exception as exc:  # noqa: BLE001 - the heartbeat store (Redis) is down: no process can be seen
+        return _failure(started, exc)
+    status = "ok" if all(r["status"] == "ok" for r in roles.values()) else "degraded"
+    return {"status": status, "silent": sorted(r for r, v in roles.items() if v["status"] != "ok"), **roles}
+
+
 CHECKS = {
     "database": check_database,
     "redis": check_redis,
     "broker": check_broker,
     "price_feed": check_price_feed,
+    "processes": check_processes,
 }
 
 
-def health_report() -> tuple[bool, dict]:
-    """(healthy, body): every check's result and an overall status."""
+def health_report() -> tuple[str, dict]:
+    """(status, body): every check's result and the overall status, ``ok``, ``degraded`` or ``down`` (the
+    database is unreachable: nothing can be served)."""
     results = {name: check() for name, check in CHECKS.items()}
-    healthy = all(r["status"] in HEALTHY for r in results.values())
-    return healthy, {"status": "ok" if healthy else "down", "time": timezone.now().isoformat(), "checks": results}
+    if results["database"]["status"] not in HEALTHY:
+        status = "down"
+    elif all(r["status"] in HEALTHY for r in results.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    return status, {"status": status, "time": timezone.now().isoformat(), "checks": results}

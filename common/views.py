@@ -28,7 +28,7 @@ class LiveView(APIView):
 
 
 class _CheckSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="ok, embedded, unknown (healthy) or down, stale (unhealthy)")
+    status = serializers.CharField(help_text="ok, embedded, unknown (healthy) or down, stale, degraded (unhealthy)")
     latency_ms = serializers.FloatField(required=False)
     error = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
@@ -39,22 +39,25 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
 
     class OutputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=["ok", "down"])
+        status = serializers.ChoiceField(choices=["ok", "degraded", "down"])
         time = serializers.DateTimeField()
         checks = inline_serializer("HealthChecks", {
             "database": _CheckSerializer(),
             "redis": _CheckSerializer(),
             "broker": _CheckSerializer(),
             "price_feed": _CheckSerializer(),
+            "processes": _CheckSerializer(help_text="worker, beat, feed, sweeper: each ok or silent (heartbeats)"),
         })
 
     @extend_schema(operation_id="health", tags=["operations"],
-                   description="Database (SELECT 1), Redis (PING), Celery broker and price-feed freshness. "
-                               "200 when every check is healthy, 503 with the same body otherwise.",
+                   description="Database (SELECT 1), Redis (PING), Celery broker, price-feed freshness and the "
+                               "heartbeats of the worker, beat, feed and sweeper processes. Status ok (all healthy), "
+                               "degraded (Redis or broker down, feed stale, a process silent; still 200) or down "
+                               "(database unreachable; 503 with the same body).",
                    responses={200: OutputSerializer, 503: OutputSerializer})
     def get(self, request):
-        healthy, body = health_report()
-        return Response(body, status=200 if healthy else 503)
+        status, body = health_report()
+        return Response(body, status=503 if status == "down" else 200)
 
 
 class PrometheusTextRenderer(BaseRenderer):

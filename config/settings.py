@@ -134,12 +134,13 @@ else:
                           "LOCATION": str(VAR_DIR / "cache")}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="atomicfs://")  # config/embedded_broker.py
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # exchange tables; kombu's default is ./control
         "store_processed": False,
         # The worker takes one message per poll from a file-system queue: poll often or ticks' sweeps pile up.
         "polling_interval": 0.02,
@@ -155,6 +156,14 @@ CELERY_TASK_IGNORE_RESULT = True
 # settings win over edits made in the admin; entries added in the admin (or by an app at run time) are kept.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# A broker that goes away (a Redis restart) is waited for, forever and with backoff, at start and while running:
+# the worker and beat must outlive a blip (docs/decisions.md, "Hardening: reliability").
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks fired every tick (sweeps) log "received"/"succeeded" at DEBUG, not INFO: at the default level the worker
+# shows starts, failures and recoveries, not every tick (config/celery_app.py, QuietTaskFilter).
+CELERY_QUIET_TASKS = env.list("CELERY_QUIET_TASKS", default=["trading.sweep_symbol", "trading.fill_order"])
 
 # --- Auth -------------------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -393,6 +402,14 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_interval",
                                                env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=5))
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("unacked_restore_throttle", 1)
+
+# --- Process heartbeats (common/heartbeat.py): worker, beat, feed and sweeper beat every HEARTBEAT_SECONDS; one that
+# stays silent for HEARTBEAT_TTL_SECONDS is reported by /api/v1/health (status "degraded").
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=5.0)
+HEARTBEAT_TTL_SECONDS = env.float("HEARTBEAT_TTL_SECONDS", default=20.0)
+HEARTBEAT_KEY_PREFIX = env.str("HEARTBEAT_KEY_PREFIX", default="hb")
+# Retry-After (seconds) of a 503 SERVICE_UNAVAILABLE answered while a dependency (Redis, broker, database) is down.
+DEPENDENCY_RETRY_AFTER_SECONDS = env.int("DEPENDENCY_RETRY_AFTER_SECONDS", default=5)
 
 # --- Operations: health, metrics, hot-path database options (common/health.py, common/metrics.py, bench/) ----------
 # Django pings a persistent connection (SELECT 1) before its first use in each request, so that a connection left

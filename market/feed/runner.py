@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from common.heartbeat import Pacer
 from trading.engine.types import InstrumentSpec
 
 from ..candle_files import parse_ts_ms
@@ -177,10 +178,12 @@ class FeedRunner:
         self.stats.started = time.time()
         deadline = None if duration is None else time.monotonic() + duration
         last_flush = time.monotonic()
+        heartbeat = Pacer("feed")  # process liveness for /health (common/heartbeat.py); never raises
         self._status("running")
         logger.info("price feed: running %s", self.source.describe())
         try:
             while not self.stop_event.is_set():
+                heartbeat.tick()
                 self.step()
                 now = time.monotonic()
                 if now - last_flush >= self.flush_seconds:
