@@ -124,6 +124,9 @@ class _State:
     worst: Decimal | None = None
 
     _DECIMALS = ("first_eq", "last_eq", "gross_profit", "gross_loss", "best", "worst")
+    # JSON stores (PostgreSQL's jsonb among them) may hand 3.0e17 back as the integer 300000000000000000: the same
+    # number, which float() turns back into the same float exactly (shortest repr round-trips).
+    _FLOATS = ("first_ts", "last_ts", "s1", "s2", "s3", "s4", "sd2", "peak", "peak_ts", "max_dd", "max_dd_duration")
 
     def to_json(self) -> dict:
         out = {}
@@ -138,7 +141,11 @@ class _State:
         for f in fields(cls):
             if f.name in data:
                 v = data[f.name]
-                kwargs[f.name] = Decimal(v) if (f.name in cls._DECIMALS and v is not None) else v
+                if v is not None and f.name in cls._DECIMALS:
+                    v = Decimal(v)
+                elif v is not None and f.name in cls._FLOATS:
+                    v = float(v)
+                kwargs[f.name] = v
         return cls(**kwargs)
 
 
@@ -217,18 +224,35 @@ class Accumulator:
         acc.s = _state_of(equity, trades)
         return acc
 
+    @classmethod
+    def from_arrays(cls, ts: np.ndarray, equity: np.ndarray, *, first_equity: Decimal | None,
+                    last_equity: Decimal | None, trades: Iterable[Decimal] = ()) -> Accumulator:
+        """Like :meth:`from_series` from ready arrays: ``ts`` in epoch seconds, ``equity`` as floats (each the
+        correctly rounded float of the Decimal equity), and the exact first and last equity (ROI and PnL are
+        Decimal arithmetic on them). How the analytics app recomputes 1,000 wallets without a Decimal per point."""
+        acc = cls()
+        acc.s = _state_of_arrays(np.asarray(ts, dtype=np.float64), np.asarray(equity, dtype=np.float64),
+                                 first_equity, last_equity, trades)
+        return acc
+
 
 def _state_of(equity: Sequence[tuple], trades: Iterable[Decimal]) -> _State:
-    s = _State()
     n = len(equity)
+    ts = np.fromiter((_ts(t) for t, _ in equity), dtype=np.float64, count=n)
+    eq_dec = [Decimal(e) for _, e in equity]
+    e = np.fromiter((float(x) for x in eq_dec), dtype=np.float64, count=n)
+    return _state_of_arrays(ts, e, eq_dec[0] if n else None, eq_dec[-1] if n else None, trades)
+
+
+def _state_of_arrays(ts: np.ndarray, e: np.ndarray, first_eq: Decimal | None, last_eq: Decimal | None,
+                     trades: Iterable[Decimal]) -> _State:
+    s = _State()
+    n = len(ts)
     if n:
-        ts = np.fromiter((_ts(t) for t, _ in equity), dtype=np.float64, count=n)
         if n > 1 and not np.all(np.diff(ts) > 0):
             raise ValueError("equity points must be in strictly increasing time order")
-        eq_dec = [Decimal(e) for _, e in equity]
-        e = np.fromiter((float(x) for x in eq_dec), dtype=np.float64, count=n)
         s.n_points = n
-        s.first_ts, s.first_eq, s.last_ts, s.last_eq = float(ts[0]), eq_dec[0], float(ts[-1]), eq_dec[-1]
+        s.first_ts, s.first_eq, s.last_ts, s.last_eq = float(ts[0]), first_eq, float(ts[-1]), last_eq
         if n > 1:
             prev, cur = e[:-1], e[1:]
             ok = prev > 0
