@@ -5,7 +5,7 @@ percentages (ROI, max drawdown, win rate) at 4 places, money (PnL, expectancy, t
 metric is ``null``, counts and durations are integers.
 """
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,7 +34,10 @@ LEADERBOARD_MAX_LIMIT = 500
 def ratio(value) -> str | None:
     if value is None:
         return None
-    return f"{Decimal(value).quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):f}"
+    value = Decimal(value)
+    # a Calmar ratio over one day can be 1e40: quantize with the digits it needs, never an exponent on the wire
+    ctx = Context(prec=max(28, value.adjusted() + 8), rounding=ROUND_HALF_EVEN)
+    return f"{value.quantize(Decimal('0.0001'), context=ctx):f}"
 
 
 def wire(name: str, value):
