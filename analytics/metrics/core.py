@@ -217,6 +217,10 @@ class Accumulator:
     def result(self, *, now: datetime | float | None = None, risk_free: float = 0.0) -> Performance:
         return _finalise(self.s, now=None if now is None else _ts(now), risk_free=risk_free)
 
+    def set_endpoints(self, *, first_equity: Decimal | None, last_equity: Decimal | None) -> None:
+        """The exact first and last equity of a state built by :meth:`from_arrays` before they were known."""
+        self.s.first_eq, self.s.last_eq = first_equity, last_equity
+
     @classmethod
     def from_series(cls, equity: Sequence[tuple], trades: Iterable[Decimal] = ()) -> Accumulator:
         """The state of a whole series at once (vectorised); equal to pushing its points one by one."""
