@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
@@ -74,41 +75,23 @@ def equity_history(*, wallet, interval: str, start: datetime | None, end: dateti
 
 
 # --- leaderboards ----------------------------------------------------------------------------------------------------
-_boards: dict[tuple[str, str], tuple[int, Leaderboard | None]] = {}
-_boards_lock = threading.Lock()
-
-
-def _board(metric: str, period: str) -> Leaderboard | None:
-    """The precomputed board, cached per process while the boards' generation in Redis stands still."""
-    gen = generation.current(LEADERBOARD_GENERATION)
-    if gen is not None:
-        cached = _boards.get((metric, period))
-        if cached is not None and cached[0] == gen:
-            return cached[1]
-    board = Leaderboard.objects.filter(metric=metric, period=period).first()
-    if gen is not None:
-        with _boards_lock:
-            _boards[(metric, period)] = (gen, board)
-    return board
-
-
 @dataclass(frozen=True)
-class LeaderboardView:
+class LeaderboardPage:
     metric: str
     period: str
     as_of: datetime | None
     rows: list[dict]
 
 
-def leaderboard(*, metric: str, period: str, limit: int) -> LeaderboardView:
+def leaderboard(*, metric: str, period: str, limit: int) -> LeaderboardPage:
     """The board's first ``limit`` visible rows, ranked 1..limit. Agents hidden (``public=False``) or archived
     since the board was built are dropped here, so a hidden agent never appears, even for the minute until the
     next build."""
     from agents.models import Agent
 
-    board = _board(metric, period)
+    board = Leaderboard.objects.filter(metric=metric, period=period).first()
     if board is None:
-        return LeaderboardView(metric=metric, period=period, as_of=None, rows=[])
+        return LeaderboardPage(metric=metric, period=period, as_of=None, rows=[])
     rows, out, offset = board.rows, [], 0
     while len(out) < limit and offset < len(rows):
         chunk = rows[offset:offset + limit - len(out) + 16]
@@ -117,8 +100,35 @@ def leaderboard(*, metric: str, period: str, limit: int) -> LeaderboardView:
                       .exclude(status=Agent.Status.ARCHIVED).values_list("pk", flat=True))
         out += [r for r in chunk if r["agent_id"] in visible]
     out = out[:limit]
-    return LeaderboardView(metric=metric, period=period, as_of=board.as_of,
+    return LeaderboardPage(metric=metric, period=period, as_of=board.as_of,
                            rows=[{"rank": i, **r} for i, r in enumerate(out, start=1)])
+
+
+# What a leaderboard page depends on: the boards (rebuilt every minute) and the agents (a hidden, renamed or archived
+# agent). Every save of an agent bumps "agent-auth" (agents/keycache.py), every build bumps the boards' generation.
+LEADERBOARD_DEPENDS_ON = [LEADERBOARD_GENERATION, "agent-auth"]
+_pages: dict[tuple, tuple[list[int], float, object]] = {}
+_pages_lock = threading.Lock()
+PAGE_CACHE_SECONDS = 30.0  # belt and braces: a change made without save() (a bulk update) shows within this
+
+
+def leaderboard_cached(*, metric: str, period: str, limit: int, render) -> object:
+    """``render(leaderboard(...))``, reused by this process while neither generation moves (one Redis MGET per
+    request); without Redis, computed every time."""
+    gens = generation.current_many(LEADERBOARD_DEPENDS_ON)
+    key = (metric, period, limit)
+    now = time.monotonic()
+    if gens is not None:
+        hit = _pages.get(key)
+        if hit is not None and hit[0] == gens and now - hit[1] < PAGE_CACHE_SECONDS:
+            return hit[2]
+    page = render(leaderboard(metric=metric, period=period, limit=limit))
+    if gens is not None:
+        with _pages_lock:
+            if len(_pages) > 1000:
+                _pages.clear()
+            _pages[key] = (gens, now, page)
+    return page
 
 
 __all__ = ["PERIODS", "wallet_performance", "equity_history", "leaderboard"]

@@ -5,7 +5,10 @@ percentages (ROI, max drawdown, win rate) at 4 places, money (PnL, expectancy, t
 metric is ``null``, counts and durations are integers.
 """
 
+import json
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+from django.http import HttpResponse
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -168,11 +171,17 @@ class LeaderboardApiView(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         v = params.validated_data
-        board = selectors.leaderboard(metric=v["metric"], period=v["period"], limit=v["limit"])
-        metric = v["metric"]
-        rows = [{**r, "value": wire(metric, r["value"]), "roi_pct": ratio(r["roi_pct"]),
-                 "sharpe_ratio": ratio(r["sharpe_ratio"]), "max_drawdown_pct": ratio(r["max_drawdown_pct"]),
-                 "deflated_sharpe": ratio(r["deflated_sharpe"])} for r in board.rows]
-        return Response({"metric": metric, "period": v["period"],
-                         "as_of": board.as_of.isoformat().replace("+00:00", "Z") if board.as_of else None,
-                         "rows": rows})
+        body = selectors.leaderboard_cached(metric=v["metric"], period=v["period"], limit=v["limit"],
+                                            render=_render_leaderboard)
+        return HttpResponse(body, content_type="application/json")
+
+
+def _render_leaderboard(board) -> bytes:
+    """The response body, rendered once per board build (the selector caches it)."""
+    metric = board.metric
+    rows = [{**r, "value": wire(metric, r["value"]), "roi_pct": ratio(r["roi_pct"]),
+             "sharpe_ratio": ratio(r["sharpe_ratio"]), "max_drawdown_pct": ratio(r["max_drawdown_pct"]),
+             "deflated_sharpe": ratio(r["deflated_sharpe"])} for r in board.rows]
+    return json.dumps({"metric": metric, "period": board.period,
+                       "as_of": board.as_of.isoformat().replace("+00:00", "Z") if board.as_of else None,
+                       "rows": rows}, separators=(",", ":")).encode()
