@@ -21,8 +21,8 @@ class Period(models.TextChoices):
 
 
 class MetricState(models.Model):
-    """The streaming aggregates of one wallet over one period (``state``: ``analytics.metrics.Accumulator``'s JSON)
-    and the metrics they gave at ``as_of`` (``metrics``: strings, as served)."""
+    """The streaming aggregates of one wallet over one period (``state``: ``analytics.metrics.Accumulator``'s JSON),
+    as of the update at ``as_of``; the metrics are computed from it when read (``services.state_performance``)."""
 
     id = models.BigAutoField(primary_key=True)
     wallet = models.ForeignKey("trading.Wallet", on_delete=models.CASCADE, related_name="+")
@@ -30,7 +30,6 @@ class MetricState(models.Model):
     period = models.CharField(max_length=4, choices=Period.choices)
     window_start = models.DateTimeField(null=True, blank=True)  # None for "all"
     state = models.JSONField(default=dict)
-    metrics = models.JSONField(default=dict)
     as_of = models.DateTimeField()
 
     class Meta:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
 from analytics.metrics import Performance
 from analytics.models import EquityPoint, Leaderboard, MetricState
-from analytics.services import LEADERBOARD_GENERATION, PERIODS, _build, metrics_json, performance_of, window_start
+from analytics.services import LEADERBOARD_GENERATION, PERIODS, _build, state_performance, window_start
 from common import generation
 from trading.models import EquitySnapshot, Fill
 
@@ -33,16 +34,16 @@ class WalletPerformance:
 def wallet_performance(*, wallet, period: str) -> WalletPerformance:
     """The wallet's metrics over ``period`` as the last incremental update left them; a wallet the update has not
     reached yet (just created) is computed from its stored data on the spot."""
-    st = MetricState.objects.filter(wallet=wallet, period=period).only("metrics", "as_of").first()
+    st = MetricState.objects.filter(wallet=wallet, period=period).only("state", "as_of").first()
     if st is not None:
-        return WalletPerformance(period=period, as_of=st.as_of, performance=performance_of(st.metrics))
+        return WalletPerformance(period=period, as_of=st.as_of, performance=state_performance(st))
     now = timezone.now()
     snap_upto = EquitySnapshot.objects.aggregate(m=Max("id"))["m"] or 0
     fill_upto = Fill.objects.aggregate(m=Max("id"))["m"] or 0
     ws = window_start(wallet.pk, period, now)
     built = _build([(wallet.pk, period)], snapshot_upto=snap_upto, fill_upto=fill_upto,
                    windows={(wallet.pk, period): ws})
-    perf = performance_of(metrics_json(built[(wallet.pk, period)].acc.result(now=now)))
+    perf = built[(wallet.pk, period)].acc.result(now=now, risk_free=settings.ANALYTICS_RISK_FREE_RATE)
     return WalletPerformance(period=period, as_of=now, performance=perf)
 
 

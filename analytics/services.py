@@ -68,20 +68,10 @@ def window_start(wallet_id, period: str, now: datetime) -> datetime | None:
     return datetime.fromtimestamp(start, dt_timezone.utc)
 
 
-# --- metrics <-> JSON -------------------------------------------------------------------------------------------------
-_INT_FIELDS = {"max_drawdown_duration", "total_trades", "winning_trades", "losing_trades", "n_returns"}
-
-
-def metrics_json(perf: Performance) -> dict:
-    """Every field at full precision (Decimal as str): the API rounds at the edge, ranking and DSR read it back."""
-    return {k: (None if v is None else v if k in _INT_FIELDS else str(v)) for k, v in perf.as_dict().items()}
-
-
-def performance_of(metrics: dict) -> Performance:
-    kwargs = {}
-    for k, v in metrics.items():
-        kwargs[k] = v if (v is None or k in _INT_FIELDS) else Decimal(v)
-    return Performance(**kwargs)
+# --- metrics of a stored state ---------------------------------------------------------------------------------------
+def state_performance(st: MetricState) -> Performance:
+    """A state's metrics as of its last update (the one place they are computed from the stored state)."""
+    return Accumulator(st.state).result(now=st.as_of, risk_free=_risk_free())
 
 
 # --- loading series ---------------------------------------------------------------------------------------------------
@@ -92,19 +82,20 @@ class _Series:
     exact: dict[float, Decimal] = field(default_factory=dict)  # ts -> Decimal equity, for the points asked for
 
 
-def _iter_series(wallet_ids: list, *, since: datetime | None, snapshot_upto: int):
-    """Each wallet's stored curve (downsampled points, then snapshots with id <= ``snapshot_upto``) from ``since``
-    on (None = all), as (wallet_id, epoch seconds, float equity) with sorted float arrays; wallets without a point
-    are left out. Must be consumed fully (PostgreSQL: it holds a server-side cursor in a transaction)."""
+def _iter_series(wallet_ids: list, *, since: dict, snapshot_upto: int):
+    """Each wallet's stored curve (downsampled points, then snapshots with id <= ``snapshot_upto``) from
+    ``since[wallet]`` on (None = all), as (wallet_id, epoch seconds, float equity) with sorted float arrays; wallets
+    without a point are left out. Must be consumed fully (PostgreSQL: a server-side cursor in a transaction)."""
     if not wallet_ids:
         return
-    since = since or datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+    floor = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
     if connection.vendor != "postgresql":  # embedded SQLite: the ORM, same result
         for w in wallet_ids:
+            start = since.get(w) or floor
             pts = [(p[0].timestamp(), float(p[1])) for p in
-                   EquityPoint.objects.filter(wallet_id=w, ts__gte=since).values_list("ts", "equity")]
+                   EquityPoint.objects.filter(wallet_id=w, ts__gte=start).values_list("ts", "equity")]
             pts += [(p[0].timestamp(), float(p[1])) for p in
-                    EquitySnapshot.objects.filter(wallet_id=w, ts__gte=since, id__lte=snapshot_upto)
+                    EquitySnapshot.objects.filter(wallet_id=w, ts__gte=start, id__lte=snapshot_upto)
                     .values_list("ts", "equity")]
             if pts:
                 pts.sort()
@@ -115,14 +106,17 @@ def _iter_series(wallet_ids: list, *, since: datetime | None, snapshot_upto: int
     # ~20 million points. No ORDER BY (a sort of 20 million rows would cost more than everything else): numpy sorts
     # each wallet's points; both arrays of a wallet are aggregated from the same rows in the same order.
     query = """
+        WITH w(wallet_id, since) AS (SELECT * FROM unnest(%(ids)s::uuid[], %(since)s::timestamptz[]))
         SELECT x.wallet_id, array_send(array_agg(x.t)), array_send(array_agg(x.e)) FROM (
-            SELECT wallet_id, date_part('epoch', ts) AS t, equity::float8 AS e FROM analytics_equitypoint
-             WHERE wallet_id = ANY(%(ids)s::uuid[]) AND ts >= %(since)s
+            SELECT p.wallet_id, date_part('epoch', p.ts) AS t, p.equity::float8 AS e
+              FROM analytics_equitypoint p JOIN w ON w.wallet_id = p.wallet_id AND p.ts >= w.since
             UNION ALL
-            SELECT wallet_id, date_part('epoch', ts), equity::float8 FROM trading_equitysnapshot
-             WHERE wallet_id = ANY(%(ids)s::uuid[]) AND ts >= %(since)s AND id <= %(upto)s
+            SELECT s.wallet_id, date_part('epoch', s.ts), s.equity::float8
+              FROM trading_equitysnapshot s JOIN w ON w.wallet_id = s.wallet_id AND s.ts >= w.since
+             WHERE s.id <= %(upto)s
         ) x GROUP BY x.wallet_id"""
-    params = {"ids": [str(w) for w in wallet_ids], "since": since, "upto": snapshot_upto}
+    params = {"ids": [str(w) for w in wallet_ids], "since": [since.get(w) or floor for w in wallet_ids],
+              "upto": snapshot_upto}
     with transaction.atomic():
         with connection.cursor() as c:
             # room to hash-aggregate in memory, and no JIT compilation (~60 ms) for a query this simple
@@ -154,9 +148,9 @@ def _exact_equities(wanted: dict) -> dict:
     for model in (EquityPoint, EquitySnapshot):
         if connection.vendor == "postgresql":
             table = model._meta.db_table
-            with connection.cursor() as cur:
+            with _bound_cursor() as cur:
                 cur.execute(f"""SELECT t.wallet_id, t.ts, t.equity FROM {table} t
-                                JOIN unnest(%s::uuid[], %s::timestamptz[]) AS k(wallet_id, ts)
+                                JOIN unnest(%b::uuid[], %b::timestamptz[]) AS k(wallet_id, ts)
                                   ON t.wallet_id = k.wallet_id AND t.ts = k.ts""",
                             [[p[0] for p in pairs], [p[1] for p in pairs]])
                 rows = cur.fetchall()
@@ -173,9 +167,9 @@ def _load_trades(wallet_ids: list, *, fill_upto: int) -> dict:
     """Each wallet's closed trades (sell fills with id <= ``fill_upto``): [(epoch ts, realized pnl)]."""
     out = defaultdict(list)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
+        with _bound_cursor() as cur:
             cur.execute("""SELECT wallet_id, extract(epoch FROM created_at)::float8, realized_pnl FROM trading_fill
-                            WHERE wallet_id = ANY(%s::uuid[]) AND side = 'sell' AND id <= %s""",
+                            WHERE wallet_id = ANY(%b::uuid[]) AND side = 'sell' AND id <= %s""",
                         [[str(w) for w in wallet_ids], fill_upto])
             for w, t, pnl in cur.fetchall():
                 out[w if isinstance(w, uuid.UUID) else uuid.UUID(str(w))].append((t, pnl))
@@ -205,8 +199,10 @@ def _build(pairs: list[tuple], *, snapshot_upto: int, fill_upto: int, windows: d
         return {}
     info = {w.pk: w for w in Wallet.objects.filter(pk__in=wallet_ids).only("id", "created_at", "starting_balance")}
     trades = _load_trades(wallet_ids, fill_upto=fill_upto)
-    starts = [windows[k] for k in pairs]
-    since = None if any(s is None for s in starts) else min(starts)
+    since = {}
+    for w, periods in by_wallet.items():
+        ws = [windows[(w, p)] for p in periods]
+        since[w] = None if any(s is None for s in ws) else min(ws)
     series = {}
     out = {}
     pending = []  # (key, ts of the first point, ts of the last point): exact Decimals looked up at the end
@@ -266,18 +262,26 @@ def _save_states(states: list[MetricState], created: list[MetricState]) -> None:
     if not states:
         return
     if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
+        with _bound_cursor() as cur:
             cur.execute("""
                 UPDATE analytics_metricstate AS m
-                   SET state = v.state::jsonb, metrics = v.metrics::jsonb, as_of = v.as_of, window_start = v.ws
-                  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])
-                       AS v(id, state, metrics, as_of, ws)
+                   SET state = v.state::jsonb, as_of = v.as_of, window_start = v.ws
+                  FROM unnest(%b::bigint[], %b::text[], %b::timestamptz[], %b::timestamptz[])
+                       AS v(id, state, as_of, ws)
                  WHERE m.id = v.id""",
-                        [[s.pk for s in states], [_dumps(s.state) for s in states],
-                         [_dumps(s.metrics) for s in states], [s.as_of for s in states],
+                        [[s.pk for s in states], [_dumps(s.state) for s in states], [s.as_of for s in states],
                          [s.window_start for s in states]])
     else:
-        MetricState.objects.bulk_update(states, ["state", "metrics", "as_of", "window_start"])
+        MetricState.objects.bulk_update(states, ["state", "as_of", "window_start"])
+
+
+def _bound_cursor():
+    """A psycopg cursor with server-side parameter binding: arrays of thousands of JSON documents go as parameters,
+    not quoted into the SQL text (Django's client-side binding escapes each string with a regex: seconds)."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def _dumps(value) -> str:
@@ -344,7 +348,6 @@ def _apply(touched, points, trades, *, now, snapshot_upto, fill_upto, report) ->
     states = {(s.wallet_id, s.period): s for s in MetricState.objects.filter(wallet_id__in=touched)}
     rebuild, windows = [], {}
     dirty = []
-    rf = _risk_free()
     for w in touched:
         pts = sorted(points.get(w, ()), key=lambda p: p[0])
         for p in PERIODS:
@@ -364,20 +367,19 @@ def _apply(touched, points, trades, *, now, snapshot_upto, fill_upto, report) ->
             for t, pnl in trades.get(w, ()):
                 if t_from is None or t >= t_from:
                     acc.trade(pnl)
-            st.state, st.metrics, st.as_of = acc.state(), metrics_json(acc.result(now=now, risk_free=rf)), now
+            st.state, st.as_of = acc.state(), now
             dirty.append(st)
     created = []
     if rebuild:
         built = _build(rebuild, snapshot_upto=snapshot_upto, fill_upto=fill_upto, windows=windows)
         report.rebuilt = len(built)
         for (w, p), b in built.items():
-            metrics = metrics_json(b.acc.result(now=now, risk_free=rf))
             st = states.get((w, p))
             if st is None:
                 created.append(MetricState(wallet_id=w, agent_id=agents[w], period=p, window_start=b.window_start,
-                                           state=b.acc.state(), metrics=metrics, as_of=now))
+                                           state=b.acc.state(), as_of=now))
             else:
-                st.window_start, st.state, st.metrics, st.as_of = b.window_start, b.acc.state(), metrics, now
+                st.window_start, st.state, st.as_of = b.window_start, b.acc.state(), now
                 dirty.append(st)
     _save_states(dirty, created)
 
@@ -399,17 +401,15 @@ def metrics_build(*, now: datetime | None = None, build_leaderboards: bool = Tru
         wallets = dict(Wallet.objects.filter(retired_at__isnull=True).values_list("id", "agent_id"))
         windows = {(w, p): window_start(w, p, now) for w in wallets for p in PERIODS}
         built = _build(list(windows), snapshot_upto=snap_pos, fill_upto=fill_pos, windows=windows)
-        rf = _risk_free()
         existing = {(s.wallet_id, s.period): s for s in MetricState.objects.filter(wallet_id__in=wallets)}
         dirty, created = [], []
         for (w, p), b in built.items():
-            metrics = metrics_json(b.acc.result(now=now, risk_free=rf))
             st = existing.get((w, p))
             if st is None:
                 created.append(MetricState(wallet_id=w, agent_id=wallets[w], period=p, window_start=b.window_start,
-                                           state=b.acc.state(), metrics=metrics, as_of=now))
+                                           state=b.acc.state(), as_of=now))
             else:
-                st.window_start, st.state, st.metrics, st.as_of = b.window_start, b.acc.state(), metrics, now
+                st.window_start, st.state, st.as_of = b.window_start, b.acc.state(), now
                 dirty.append(st)
         _save_states(dirty, [])
         MetricState.objects.bulk_create(created, batch_size=2000)
@@ -433,7 +433,6 @@ def metrics_recompute(*, repair: bool = True, wallet_ids=None, periods=PERIODS) 
     """Rebuild every state from the stored data (up to the same cursors, at its own window and ``as_of``),
     compare with the incremental one, and overwrite those that differ when ``repair``."""
     report = RecomputeReport()
-    rf = _risk_free()
     with transaction.atomic():
         snap_c, fill_c = _lock_cursors()
         qs = MetricState.objects.filter(period__in=periods)
@@ -445,18 +444,15 @@ def metrics_recompute(*, repair: bool = True, wallet_ids=None, periods=PERIODS) 
         dirty = []
         for key, st in states.items():
             report.checked += 1
-            fresh = metrics_json(built[key].acc.result(now=st.as_of, risk_free=rf))
-            if fresh != st.metrics or built[key].acc.state() != Accumulator(st.state).state():
+            fresh = built[key].acc.state()
+            stored = Accumulator(st.state).state()  # normalised (JSON stores may turn 3e17 into an int)
+            if fresh != stored:
                 report.mismatched += 1
                 if len(report.examples) < 5:
-                    diff = {k: (st.metrics.get(k), v) for k, v in fresh.items() if st.metrics.get(k) != v}
-                    fresh_state = built[key].acc.state()
-                    stored_state = Accumulator(st.state).state()
-                    diff.update({f"state.{k}": (stored_state.get(k), v) for k, v in fresh_state.items()
-                                 if stored_state.get(k) != v})
+                    diff = {k: (stored.get(k), v) for k, v in fresh.items() if stored.get(k) != v}
                     report.examples.append({"wallet": str(key[0]), "period": key[1], "diff": diff})
                 if repair:
-                    st.state, st.metrics = built[key].acc.state(), fresh
+                    st.state = fresh
                     dirty.append(st)
         _save_states(dirty, [])
         report.repaired = len(dirty)
@@ -521,10 +517,8 @@ def equity_downsample(*, now: datetime | None = None, wallet_batch: int = 200) -
                 Q(window_start__isnull=True) | Q(window_start__lt=raw_cut), wallet_id__in=touched)}
             built = _build(list(states), snapshot_upto=snap_c.position, fill_upto=fill_c.position,
                            windows={k: s.window_start for k, s in states.items()})
-            rf = _risk_free()
             for key, st in states.items():
-                st.state, st.metrics = built[key].acc.state(), metrics_json(
-                    built[key].acc.result(now=st.as_of, risk_free=rf))
+                st.state = built[key].acc.state()
             _save_states(list(states.values()), [])
     return report
 
@@ -578,10 +572,12 @@ def leaderboards_build(*, now: datetime | None = None) -> int:
     rows = (MetricState.objects.filter(wallet__kind=Wallet.Kind.MAIN, wallet__retired_at__isnull=True,
                                        agent__public=True)
             .exclude(agent__status=Agent.Status.ARCHIVED)
-            .values_list("period", "agent_id", "agent__name", "agent__account__display_name", "metrics"))
+            .values_list("period", "agent_id", "agent__name", "agent__account__display_name", "state", "as_of"))
     by_period = defaultdict(list)
-    for period, agent_id, name, owner, metrics in rows:
-        by_period[period].append((str(agent_id), name, owner, performance_of(metrics)))
+    rf = _risk_free()
+    for period, agent_id, name, owner, state, as_of in rows:
+        perf = Accumulator(state).result(now=as_of, risk_free=rf)
+        by_period[period].append((str(agent_id), name, owner, perf))
     boards = []
     for period in PERIODS:
         entries = by_period.get(period, [])
@@ -612,4 +608,4 @@ def _s(value) -> str | None:
 
 
 __all__ = ["PERIODS", "Period", "window_start", "metrics_update", "metrics_recompute", "equity_downsample",
-           "leaderboards_build", "metrics_json", "performance_of"]
+           "leaderboards_build", "state_performance"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from analytics.metrics import performance
 from analytics.models import Cursor, EquityPoint, Leaderboard, MetricState
 from analytics.services import (PERIODS, equity_downsample, leaderboards_build, metrics_recompute, metrics_update,
-                                performance_of, window_start)
+                                state_performance, window_start)
 from analytics.tests.support import sell_fill, snapshots
 from trading.models import EquitySnapshot, Fill, Order
 from trading.wallet import current_wallet
@@ -95,13 +95,13 @@ def test_the_all_period_matches_the_core_on_the_same_points(fast, agent_factory)
     metrics_update(now=now)
     st_all = MetricState.objects.get(wallet=wallet, period="all")
     ref = performance([(T0, Decimal("1000.00"))] + pts, [Decimal("12.5"), Decimal("-3")], now=now)
-    got = performance_of(st_all.metrics)
+    got = state_performance(st_all)
     for name in ref.API_FIELDS:
         assert getattr(got, name) == getattr(ref, name), name
     # the 1d window starts within the hour before now - 24 h: every point here is inside it, but not the funding
     ws = window_start(wallet.pk, "1d", now)
     assert now - timedelta(hours=25) < ws <= now - timedelta(hours=24)
-    assert performance_of(MetricState.objects.get(wallet=wallet, period="1d").metrics).roi_pct == \
+    assert state_performance(MetricState.objects.get(wallet=wallet, period="1d")).roi_pct == \
         (pts[-1][1] / pts[0][1] - 1) * 100
 
 
@@ -132,16 +132,16 @@ def test_recompute_repairs_a_corrupted_state(fast, agent_factory, capsys):
     wallet = current_wallet(agent)
     snapshots(wallet, [(T0 + timedelta(minutes=i), 10000 + (i % 7) * 3 - i) for i in range(1, 200)])
     metrics_update(now=T0 + timedelta(minutes=200))
-    good = MetricState.objects.get(wallet=wallet, period="7d").metrics
+    good = MetricState.objects.get(wallet=wallet, period="7d").state
     st = MetricState.objects.get(wallet=wallet, period="7d")
     st.state["s1"] += 0.5
-    st.metrics["sharpe_ratio"] = "99"
+    st.state["n_trades"] = 99
     st.save()
     with pytest.raises(SystemExit):
         call_command("analytics_recompute", "--check")
     assert "1 differed" in capsys.readouterr().out
     call_command("analytics_recompute")
-    assert MetricState.objects.get(wallet=wallet, period="7d").metrics == good
+    assert MetricState.objects.get(wallet=wallet, period="7d").state == good
     assert metrics_recompute(repair=False).mismatched == 0
 
 
