@@ -135,6 +135,7 @@ class AgentOutputSerializer(serializers.Serializer):
         help_text="The effective limits: the platform defaults with this agent's overrides applied.")
     risk_overrides = RiskOverridesSerializer(source="risk_config", help_text="Only the limits this agent overrides.")
     reset_epoch = serializers.IntegerField()
+    public = serializers.BooleanField(help_text="Shown on the public leaderboards")
     cloned_from = serializers.UUIDField(source="cloned_from_id", allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "trading",
     "streams",
     "binance",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -433,3 +434,20 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = 
 # from the machine itself (a loopback REMOTE_ADDR): a developer's laptop, never a deployment.
 DEMO_CREDENTIALS_FILE = Path(env.str("DEMO_CREDENTIALS_FILE", default=str(VAR_DIR / "demo-credentials.json")))
 LANDING_SHOW_DEMO_KEYS = env.bool("LANDING_SHOW_DEMO_KEYS", default=EMBEDDED or DEBUG)
+
+# --- Analytics: metrics, leaderboards, equity history (analytics/, docs/analytics.md) --------------------------------
+ANALYTICS_RISK_FREE_RATE = env.float("ANALYTICS_RISK_FREE_RATE", default=0.0)  # annual, as a fraction (0.04 = 4 %)
+# A fill is pushed into the metrics once it is this old (fills of many workers may commit out of id order).
+ANALYTICS_FILL_SETTLE_SECONDS = env.float("ANALYTICS_FILL_SETTLE_SECONDS", default=10.0)
+ANALYTICS_UPDATE_SECONDS = env.int("ANALYTICS_UPDATE_SECONDS", default=60)
+
+# The analytics' periodic tasks join the beat schedule above.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update({
+    "analytics: update metrics": {"task": "analytics.update_metrics", "schedule": float(ANALYTICS_UPDATE_SECONDS)},
+    "analytics: downsample equity history": {"task": "analytics.downsample_equity",
+                                              "schedule": crontab(minute=20, hour=0)},
+    "analytics: verify metrics (full recompute)": {"task": "analytics.recompute_metrics",
+                                                    "schedule": crontab(minute=50, hour=0)},
+})

@@ -12,7 +12,7 @@ from trading.wallet import Movement, current_wallet, wallet_post
 pytestmark = pytest.mark.django_db
 
 AGENT_FIELDS = {"id", "agent_id", "name", "description", "status", "starting_balance", "risk_config", "risk_overrides",
-                "reset_epoch",
+                "reset_epoch", "public",
                 "cloned_from", "created_at", "updated_at"}
 
 
