@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "market",
     "trading",
     "streams",
+    "battles",
 ]
 
 MIDDLEWARE = [
@@ -355,3 +356,7 @@ AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)
 GENERATION_KEY_PREFIX = env.str("GENERATION_KEY_PREFIX", default="gen")  # Redis keys of common/generation.py
 # OpenAPI: name the order status choices (several apps have a "status" field).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "trading.models.Order.Status"
+
+# --- Battles (battles/) ------------------------------------------------------------------------------------------------
+BATTLE_SNAPSHOT_SECONDS = env.int("BATTLE_SNAPSHOT_SECONDS", default=5)  # beat: standings round of every active battle
+BATTLE_METRIC_MAX_POINTS = env.int("BATTLE_METRIC_MAX_POINTS", default=200)  # equity points a round's metrics read
