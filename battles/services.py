@@ -10,10 +10,14 @@ State machine (``BATTLE_STATE`` 422 for every other call)::
 
 Concurrency: every transition locks the battle row first (``lock_battle``), then, when it touches wallets, the
 participants' open orders, then their balances (the order every trading writer uses: orders, then balances).
-Completion cancels the open orders, sets the battle wallets ``paused`` while holding their balance locks (so an
-order being placed re-checks and is refused, see ``trading.selectors.wallet_trading_guard_locked``), values the
-wallets at last prices and writes the one ``final`` snapshot: a stop racing fills or another stop freezes the
-results exactly once (the partial unique index on final snapshots is the last guard).
+Completion has three phases so that a stop racing placements and fills freezes the results exactly once and
+nothing trades in a battle wallet after it: (1) under the battle's lock, mark it ending (``end_reason``, the clock
+stops at ``ended_at``) and set its wallets ``paused``, commit; (2) take and release each wallet's balance locks,
+which waits out any placement that passed its ``paused`` check (``trading.selectors.wallet_trading_guard_locked``
+runs under those locks) - after this no order can enter; (3) under the battle's lock again, cancel every open order
+(waiting for any fill in progress), value the wallets at last prices, write the one ``final`` snapshot (a partial
+unique index is the last guard), unroute. A second stop is refused at (1); a crash between phases is finished by
+the tick.
 
 Events go out through ``streams.publish`` (battles and streams are siblings above trading; battles may use the
 public publish functions of streams, never the other way round), delivered after commit.
@@ -35,7 +39,7 @@ from battles.selectors import battle_time_is_up, equity_series, wallet_equities,
 from common.errors import BusinessRejection, Conflict, NotFound, ValidationFailed
 from common.money import fmt
 from streams.publish import publish_agent_events, publish_wallet_switched
-from trading.models import LedgerEntry, Wallet
+from trading.models import Balance, LedgerEntry, Wallet
 from trading.selectors import wallet_current
 from trading.services.orders import order_cancel_all
 from trading.wallet import lock_balances, wallet_open, wallet_set_routing
@@ -279,7 +283,7 @@ def battle_pause(*, battle: Battle, now: datetime | None = None) -> Battle:
     now = now or timezone.now()
     with transaction.atomic():
         battle = lock_battle(battle_id=battle.pk)
-        if battle.status != S.ACTIVE:
+        if battle.status != S.ACTIVE or battle.end_reason:
             raise _refuse(battle, "pause", [S.ACTIVE])
         wallet_set_routing(wallet_ids=_wallet_ids(battle), paused=True)
         battle.status, battle.paused_at = S.PAUSED, now
@@ -291,7 +295,7 @@ def battle_resume(*, battle: Battle, now: datetime | None = None) -> Battle:
     now = now or timezone.now()
     with transaction.atomic():
         battle = lock_battle(battle_id=battle.pk)
-        if battle.status != S.PAUSED:
+        if battle.status != S.PAUSED or battle.end_reason:
             raise _refuse(battle, "resume", [S.PAUSED])
         paused_for = max(0.0, (now - battle.paused_at).total_seconds())
         battle.paused_seconds += paused_for
@@ -314,9 +318,41 @@ def battle_stop(*, battle: Battle, now: datetime | None = None, reason: str = "s
             battle.status, battle.ended_at, battle.end_reason = S.CANCELLED, now, "cancelled"
             battle.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
             return battle
-        if battle.status not in (S.ACTIVE, S.PAUSED):
+        if battle.status not in (S.ACTIVE, S.PAUSED) or battle.end_reason:
             raise _refuse(battle, "stop", [S.DRAFT, S.PENDING, S.ACTIVE, S.PAUSED])
-        _complete(battle, now, reason)
+        _begin_stop(battle, now, reason)
+    return battle_finish(battle_id=battle.pk)
+
+
+def _begin_stop(battle: Battle, now: datetime, reason: str) -> None:
+    """Phase 1 of completion (caller holds the battle's row lock): the clock stops (``ended_at``), the battle is
+    marked as ending (``end_reason``: no other stop, pause or round from here on) and every battle wallet refuses
+    new orders (``paused``) once this commits."""
+    battle.ended_at, battle.end_reason = now, reason
+    battle.save(update_fields=["ended_at", "end_reason", "updated_at"])
+    wallet_set_routing(wallet_ids=_wallet_ids(battle), paused=True)
+
+
+def _drain_placements(wallet_ids) -> None:
+    """Phase 2: wait for placements in flight. A placement checks ``paused`` while it holds its wallet's balance
+    locks, so once we have held each wallet's locks (after phase 1 committed) every order that passed the check is
+    committed, and no later one can pass it."""
+    for wallet_id in sorted(str(w) for w in wallet_ids):
+        with transaction.atomic():
+            lock_balances(wallet_id=wallet_id,
+                          assets=list(Balance.objects.filter(wallet_id=wallet_id).values_list("asset", flat=True)))
+
+
+def battle_finish(*, battle_id, now: datetime | None = None) -> Battle:
+    """Phases 2 and 3 of completion: drain placements, then, under the battle's row lock, cancel every open order,
+    value the wallets, freeze the results (once: a finished battle is left alone), unroute the agents' keys.
+    Also what the tick calls to finish a stop interrupted between phases (a crash)."""
+    _drain_placements(Wallet.objects.filter(battle_id=battle_id, kind=Wallet.Kind.BATTLE).values_list("pk",
+                                                                                                      flat=True))
+    with transaction.atomic():
+        battle = lock_battle(battle_id=battle_id)
+        if battle.status in (S.ACTIVE, S.PAUSED) and battle.end_reason:
+            _complete(battle, now or timezone.now(), battle.end_reason)
     return battle
 
 
@@ -408,15 +444,15 @@ def standings_round(*, battle_id, now: datetime | None = None) -> StandingsSnaps
     now = now or timezone.now()
     with transaction.atomic():
         battle = lock_battle(battle_id=battle_id, skip_locked=True)
-        if battle is None or battle.status != S.ACTIVE:
+        if battle is None or battle.status != S.ACTIVE or battle.end_reason:
             return None
         participants = list(battle.participants.select_related("agent").order_by("agent_id"))
         rows = _measure(battle, participants, now)
         eliminated = _apply_survival(battle, participants, rows, now)
         alive = [p for p in participants if p.status == Participant.Status.ACTIVE]
-        if battle.elimination_threshold_pct is not None and len(alive) <= 1:
-            _complete(battle, now, "last_survivor", participants=participants)
-            return StandingsSnapshot.objects.filter(battle=battle, final=True).first()
+        last_one = battle.elimination_threshold_pct is not None and len(alive) <= 1
+        if last_one:
+            _begin_stop(battle, now, "last_survivor")
         snap = _write_round(battle, participants, now, rows=rows)
         events = [(p.agent_id, "battle.eliminated", {"battle_id": str(battle.pk), "rank": p.final_rank,
                                                      "equity": fmt(rows[p.pk]["equity"])}) for p in eliminated]
@@ -424,6 +460,9 @@ def standings_round(*, battle_id, now: datetime | None = None) -> StandingsSnaps
                                                      "as_of": now.isoformat(), "standings": snap.standings})
                    for p in participants]
         publish_agent_events(events)
+    if last_one:
+        battle_finish(battle_id=battle_id, now=now)
+        return StandingsSnapshot.objects.filter(battle_id=battle_id, final=True).first()
     return snap
 
 
@@ -459,11 +498,11 @@ def _freeze_wallet(wallet: Wallet, *, reason: str) -> None:
 
 
 def _complete(battle: Battle, now: datetime, reason: str, *, participants=None) -> None:
-    """Freeze the results (caller holds the battle's row lock and has checked it is active or paused)."""
+    """Phase 3: freeze the results (caller holds the battle's row lock, phases 1 and 2 are done)."""
     participants = participants or list(battle.participants.select_related("agent", "wallet").order_by("agent_id"))
     for p in sorted(participants, key=lambda p: str(p.wallet_id)):
         if p.wallet_id:
-            _freeze_wallet(p.wallet, reason="battle ended")
+            order_cancel_all(wallet=p.wallet, reason="battle ended")
     rows = _measure(battle, participants, now)
     snap = _write_round(battle, participants, now, final=True, rows=rows)
     by_agent = {r["agent_id"]: r for r in snap.standings}
@@ -473,9 +512,8 @@ def _complete(battle: Battle, now: datetime, reason: str, *, participants=None) 
         p.engaged = False
         p.save(update_fields=["final", "final_rank", "engaged"])
     wallet_set_routing(wallet_ids=_wallet_ids(battle), routed=False, paused=True)
-    battle.status, battle.ended_at, battle.end_reason = S.COMPLETED, now, reason
-    battle.paused_at = None if battle.paused_at is None else battle.paused_at
-    battle.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
+    battle.status = S.COMPLETED
+    battle.save(update_fields=["status", "updated_at"])
     events = []
     for p in participants:
         publish_wallet_switched(agent_id=p.agent_id, wallet_id=wallet_current(agent=p.agent).pk)
@@ -497,7 +535,10 @@ def battles_tick(*, now: datetime | None = None) -> dict:
             done["activated"] += 1
         except BusinessRejection:
             logger.exception("could not activate pending battle %s", battle.pk)
-    for battle in Battle.objects.filter(status=S.ACTIVE, mode=Battle.Mode.LIVE):
+    for battle in Battle.objects.filter(status__in=(S.ACTIVE, S.PAUSED), mode=Battle.Mode.LIVE).exclude(end_reason=""):
+        battle_finish(battle_id=battle.pk)  # a stop interrupted between its phases (a crash): finish it
+        done["completed"] += 1
+    for battle in Battle.objects.filter(status=S.ACTIVE, mode=Battle.Mode.LIVE, end_reason=""):
         if battle_time_is_up(battle, now=now):
             try:
                 battle_stop(battle=battle, now=now, reason="time_up")

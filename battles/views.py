@@ -135,7 +135,10 @@ class StandingRowSerializer(serializers.Serializer):
     win_rate = serializers.CharField(allow_null=True)
     profit_factor = serializers.CharField(allow_null=True)
     total_trades = serializers.IntegerField()
-    value = serializers.CharField(allow_null=True)
+    value = serializers.CharField(allow_null=True, help_text="The ranking metric's value")
+    sortino_ratio = serializers.CharField(allow_null=True)
+    calmar_ratio = serializers.CharField(allow_null=True)
+    eliminated_at = serializers.DateTimeField(allow_null=True)
 
 
 class StandingsSerializer(serializers.Serializer):
@@ -254,7 +257,8 @@ class BattleLiveView(OwnerView):
     @extend_schema(tags=[TAG], summary="Ranked standings (latest round)",
                    responses={200: StandingsSerializer, **error_responses(401, 404)})
     def get(self, request, battle_id):
-        return Response(StandingsSerializer(selectors.battle_standings(battle=self.battle(battle_id))).data)
+        # Rows are stored rendered (strings): answered as they are, no serializer pass (a hot, polled endpoint).
+        return Response(selectors.battle_standings(battle=self.battle(battle_id)))
 
 
 class BattleResultsView(OwnerView):
@@ -265,7 +269,7 @@ class BattleResultsView(OwnerView):
         if battle.status != Battle.Status.COMPLETED:
             raise services.BattleState("Results exist once the battle has completed.",
                                        details={"battle_id": str(battle.pk), "status": battle.status})
-        return Response(StandingsSerializer(selectors.battle_standings(battle=battle)).data)
+        return Response(selectors.battle_standings(battle=battle))
 
 
 class BattleRematchView(OwnerView):

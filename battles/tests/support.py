@@ -4,7 +4,8 @@ from battles.models import Battle
 
 
 def make_battle(client, **body):
-    body = {"name": "duel", "mode": "live", "ranking_metric": "roi_pct", "duration": 3600, **body}
+    defaults = {} if "preset" in body else {"ranking_metric": "roi_pct", "duration": 3600}
+    body = {"name": "duel", "mode": "live", **defaults, **body}
     r = client.post("/api/v1/battles", body, format="json")
     assert r.status_code == 201, r.json()
     return r.json()

@@ -14,6 +14,16 @@ from trading.models import LedgerEntry, Wallet
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _pairs(db):
+    """The listed pairs (a transactional test elsewhere may have flushed the data migration's rows)."""
+    from market.prices import instruments_cache_clear
+    from market.services import ensure_default_pairs
+
+    ensure_default_pairs()
+    instruments_cache_clear()
+
+
 @pytest.fixture
 def setup(owner, agent_factory, jwt_client):
     a1, _ = agent_factory(account=owner, name="alpha")
