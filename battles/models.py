@@ -100,6 +100,10 @@ class Participant(models.Model):
     final_rank = models.PositiveIntegerField(null=True, blank=True)  # fixed at elimination, or at completion
     final = models.JSONField(null=True, blank=True)  # the frozen standings row
     session_id = models.UUIDField(null=True, blank=True)  # historical: the backtest session (issue 12)
+    # The analytics core's streaming state over the battle's window and wallet (``battles.ranking.accumulate``),
+    # and the last fill of the battle wallet already counted in it.
+    metric_state = models.JSONField(null=True, blank=True)
+    last_fill_id = models.BigIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -123,12 +123,13 @@ def wallet_equities(*, wallet_ids) -> dict[str, Decimal]:
     return out
 
 
-def wallet_trades(*, wallet_ids) -> dict[str, list[Decimal]]:
-    """Closed round trips (sells realising PnL) of each wallet, oldest first: the trades of the metrics."""
+def wallet_new_trades(*, wallet_ids, after: int = 0) -> dict[str, list[tuple[int, Decimal]]]:
+    """Closed round trips (sells realising PnL) of each wallet with a fill id above ``after``, oldest first:
+    [(fill id, realized pnl)]."""
     out = {str(w): [] for w in wallet_ids}
-    for wallet_id, pnl in (Fill.objects.filter(wallet_id__in=list(wallet_ids), side="sell")
-                           .order_by("id").values_list("wallet_id", "realized_pnl")):
-        out[str(wallet_id)].append(pnl)
+    for wallet_id, fill_id, pnl in (Fill.objects.filter(wallet_id__in=list(wallet_ids), side="sell", id__gt=after)
+                                    .order_by("id").values_list("wallet_id", "id", "realized_pnl")):
+        out[str(wallet_id)].append((fill_id, pnl))
     return out
 
 

@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from battles.models import Battle, Participant, StandingsSnapshot
 from battles.presets import PRESETS
-from battles.ranking import performance, rank_rows
-from battles.selectors import battle_time_is_up, equity_series, wallet_equities, wallet_trades
+from battles.ranking import accumulate, metrics_of, ranked
+from battles.selectors import battle_time_is_up, wallet_equities, wallet_new_trades
 from common.errors import BusinessRejection, Conflict, NotFound, ValidationFailed
 from common.money import fmt
 from streams.publish import publish_agent_events, publish_wallet_switched
@@ -262,7 +262,8 @@ def _activate(battle: Battle, now: datetime) -> None:
             raise BattleState("An agent's key is already routed to another battle wallet.",
                               details={"agent_id": str(p.agent_id)}) from None
         p.wallet = wallet
-        p.save(update_fields=["wallet"])
+        p.metric_state, _ = accumulate(None, ts=now, equity=battle.starting_balance)
+        p.save(update_fields=["wallet", "metric_state"])
     battle.status = S.ACTIVE
     battle.started_at = now
     battle.end_time = now + timedelta(seconds=battle.duration_seconds) if battle.duration_seconds else None
@@ -400,32 +401,41 @@ def _render(row: dict, metric: str) -> dict:
 
 
 def _measure(battle: Battle, participants: list[Participant], now: datetime) -> dict[int, dict]:
-    """Each participant's equity now and its metrics over the battle's window and wallet only."""
-    wallet_ids = [p.wallet_id for p in participants if p.wallet_id]
-    equities = wallet_equities(wallet_ids=wallet_ids)
-    trades = wallet_trades(wallet_ids=wallet_ids)
-    series = equity_series(battle=battle) if battle.round_seq else {}
-    start = battle.started_at or now
+    """Each participant's equity now and its metrics over the battle's window and wallet only: one equity point
+    and the new closed trades pushed into its accumulator (saved with the round, in its transaction)."""
+    wallets = [p.wallet_id for p in participants if p.wallet_id]
+    equities = wallet_equities(wallet_ids=wallets)
+    trades = wallet_new_trades(wallet_ids=wallets, after=min((p.last_fill_id for p in participants), default=0))
     rows = {}
+    changed = []
     for p in participants:
+        if p.status == Participant.Status.ELIMINATED:
+            rows[p.pk] = {"perf": None, **(p.final or {})}  # frozen at elimination
+            continue
         equity = equities.get(str(p.wallet_id), battle.starting_balance) if p.wallet_id else battle.starting_balance
-        points = [(start, battle.starting_balance)]
-        points += [pt for pt in series.get(str(p.agent_id), []) if pt[0] > start]
-        if now > points[-1][0]:
-            points.append((now, equity))
-        metrics = performance(points, trades.get(str(p.wallet_id), []), now=now)
-        rows[p.pk] = _row(p, equity, metrics)
+        mine = [(fid, pnl) for fid, pnl in trades.get(str(p.wallet_id), ()) if fid > p.last_fill_id]
+        state, perf = accumulate(p.metric_state, ts=now, equity=equity, trades=[pnl for _, pnl in mine])
+        p.metric_state = state
+        if mine:
+            p.last_fill_id = mine[-1][0]
+        changed.append(p)
+        rows[p.pk] = {"perf": perf, **_row(p, equity, metrics_of(perf))}
+    Participant.objects.bulk_update(changed, ["metric_state", "last_fill_id"])
     return rows
 
 
 def _ranked(battle: Battle, participants: list[Participant], rows: dict[int, dict]) -> list[dict]:
-    """The ranking: active participants by the battle metric; the eliminated after them, at their fixed rank."""
+    """The ranking: active participants by the battle metric (the analytics core's rules); the eliminated after
+    them at their fixed rank, with the row frozen at their elimination."""
     metric = battle.ranking_metric
-    alive = [rows[p.pk] for p in participants if p.status == Participant.Status.ACTIVE]
-    out = [_render(r, metric) for r in rank_rows(alive, metric)]
+    alive = [(p.pk, rows[p.pk]["perf"]) for p in participants if p.status == Participant.Status.ACTIVE]
+    out = []
+    for rank, key, value in ranked(alive, metric):
+        row = {k: v for k, v in rows[key].items() if k != "perf"}
+        out.append(_render({**row, "rank": rank, "value": value}, metric))
     fixed = sorted((p for p in participants if p.status == Participant.Status.ELIMINATED),
                    key=lambda p: (p.final_rank or 0, p.agent.name))
-    return out + [p.final for p in fixed]  # frozen at elimination: rank and values of that moment
+    return out + [p.final for p in fixed]
 
 
 def _write_round(battle: Battle, participants: list[Participant], now: datetime, *, final: bool = False,
@@ -481,9 +491,10 @@ def _apply_survival(battle: Battle, participants: list[Participant], rows: dict,
         _freeze_wallet(p.wallet, reason="eliminated from the battle")
         p.status, p.eliminated_at = Participant.Status.ELIMINATED, now
         p.final_rank = worst_free - len(out) + 1 + i
-        rows[p.pk] = {**rows[p.pk], "status": p.status, "eliminated_at": now.isoformat()}
-        p.final = _render({**rows[p.pk], "rank": p.final_rank, "value": rows[p.pk].get(battle.ranking_metric)},
-                          battle.ranking_metric)
+        row = {k: v for k, v in rows[p.pk].items() if k != "perf"}
+        row.update(status=p.status, eliminated_at=now.isoformat(), rank=p.final_rank,
+                   value=row.get(battle.ranking_metric))
+        p.final = _render(row, battle.ranking_metric)
         p.save(update_fields=["status", "eliminated_at", "final_rank", "final"])
     return out
 

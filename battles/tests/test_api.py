@@ -102,7 +102,7 @@ def test_the_whole_life_and_every_refusal(setup):
     assert error_code(client.delete(f"/api/v1/battles/{bid}")) == "BATTLE_STATE"
     assert error_code(client.get(f"/api/v1/battles/{bid}/results")) == "BATTLE_STATE"
     live = client.get(f"/api/v1/battles/{bid}/live").json()
-    assert live["status"] == "active" and [r["rank"] for r in live["standings"]] == [1, 1]
+    assert live["status"] == "active" and [r["rank"] for r in live["standings"]] == [1, 2]
     assert {r["equity"] for r in live["standings"]} == {"10000.00000000"}
     # pause: the clock stops, wallets paused; no pause/start
     assert act(client, bid, "pause").json()["status"] == "paused"

@@ -13,7 +13,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from battles.models import Battle, Participant, StandingsSnapshot
-from battles.ranking import rank_rows
 from battles.services import BattleState, battle_stop, battles_tick, standings_round
 from battles.tests.support import act, add, make_battle
 from trading.models import OPEN_ORDER_STATUSES, Order, Wallet
@@ -24,13 +23,31 @@ LOOSE = {"max_order_size_pct": "100", "max_position_size_pct": "100", "max_open_
          "order_rate_limit": 10000, "daily_loss_limit_pct": "100"}
 
 
-def test_ranking_puts_undefined_values_last_and_shares_ties():
-    rows = [{"agent_name": n, "sharpe_ratio": v} for n, v in
-            [("a", None), ("b", D("1.5")), ("c", D("-0.2")), ("d", D("1.5")), ("e", None), ("f", D("2"))]]
-    ranked = rank_rows(rows, "sharpe_ratio")
-    assert [(r["agent_name"], r["rank"], r["value"]) for r in ranked] == [
-        ("f", 1, D("2")), ("b", 2, D("1.5")), ("d", 2, D("1.5")), ("c", 4, D("-0.2")), ("a", 5, None),
-        ("e", 5, None)]
+def test_ranking_uses_the_analytics_rules_for_undefined_values():
+    """Undefined values rank below defined ones, except a profit factor with profit and no loss (the best); ties
+    broken by ROI (the analytics core's rules, shared with the leaderboard)."""
+    from datetime import UTC, datetime, timedelta
+
+    from battles.ranking import accumulate, ranked
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def perf(curve, trades=()):
+        state, p = None, None
+        for i, equity in enumerate(curve):
+            state, p = accumulate(state, ts=t0 + timedelta(seconds=5 * i), equity=D(equity),
+                                  trades=trades if i == len(curve) - 1 else ())
+        return p
+
+    rows = [("no-trades", perf(["1000", "1010"])), ("only-wins", perf(["1000", "1005"], [D("5")])),
+            ("mixed", perf(["1000", "1020"], [D("30"), D("-10")])), ("flat", perf(["1000"]))]
+    by_pf = ranked(rows, "profit_factor")
+    assert [(k, v) for _, k, v in by_pf] == [("only-wins", None), ("mixed", D("3")), ("no-trades", None),
+                                             ("flat", None)]
+    assert [r for r, _, _ in by_pf] == [1, 2, 3, 4]
+    by_sharpe = ranked(rows, "sharpe_ratio")  # a single return gives no Sharpe ratio: all undefined, ROI decides
+    assert [k for _, k, v in by_sharpe] == ["mixed", "no-trades", "only-wins", "flat"]
+    assert all(v is None for _, _, v in by_sharpe)
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -68,10 +85,12 @@ def test_profit_factor_undefined_without_a_losing_trade_ranks_last(celery_worker
     assert wait_for(lambda: not Order.objects.filter(agent=a, status__in=OPEN_ORDER_STATUSES).exists())
     snap = standings_round(battle_id=bid)
     rows = {r["agent_name"]: r for r in snap.standings}
-    # a won its one trade: profit factor undefined (no loss), win rate 100; b and c never closed one
+    # a won its one trade: profit factor undefined (no loss) but the best; b and c never closed one: undefined,
+    # ranked after it (by ROI: b holds BTC that rose, c holds cash)
     assert rows["agent-0"]["total_trades"] == 1 and rows["agent-0"]["win_rate"] == "100.0000"
     assert all(r["profit_factor"] is None and r["value"] is None for r in rows.values())
-    assert {r["rank"] for r in rows.values()} == {1}
+    assert [r["agent_name"] for r in snap.standings] == ["agent-0", "agent-1", "agent-2"]
+    assert [r["rank"] for r in snap.standings] == [1, 2, 3]
     live = owner.get(f"/api/v1/battles/{bid}/live").json()
     assert live["round"] == snap.seq and live["standings"] == snap.standings
 
