@@ -232,3 +232,19 @@ def test_list_filters(setup):
     assert [x["id"] for x in client.get("/api/v1/battles?status=active").json()] == [b["id"]]
     assert len(client.get("/api/v1/battles?status=draft").json()) == 1
     assert client.get("/api/v1/battles?status=bogus").status_code == 400
+
+
+def test_the_demo_battle_seed_restarts_cleanly(settings):
+    from django.core.management import call_command
+
+    from agents.models import AgentKey
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("run_demo_battle", "--seed-only", stdout=open("/dev/null", "w"))
+    first = Battle.objects.get(name="Demo battle", status="active")
+    assert first.participants.count() == 3 and first.preset == "quick_1h"
+    call_command("run_demo_battle", "--seed-only", stdout=open("/dev/null", "w"))  # the next bin/run
+    first.refresh_from_db()
+    assert first.status == "completed"
+    assert Battle.objects.filter(name="Demo battle", status="active").count() == 1
+    assert AgentKey.objects.filter(name="demo-runner", revoked_at__isnull=True).count() == 3
