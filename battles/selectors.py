@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from battles.models import Battle, Participant, StandingsSnapshot
@@ -80,9 +80,24 @@ def _blank_standings(battle: Battle) -> list[dict]:
             for p in battle.participants.select_related("agent")]
 
 
+def battle_get_with_standings(*, account, battle_id) -> Battle:
+    """``battle_get`` and its latest round in ONE query (``/live`` is polled: one round trip fewer)."""
+    latest = StandingsSnapshot.objects.filter(battle=OuterRef("pk")).order_by("-seq")
+    qs = battle_visible(account=account).annotate(
+        _seq=Subquery(latest.values("seq")[:1]), _ts=Subquery(latest.values("ts")[:1]),
+        _final=Subquery(latest.values("final")[:1]), _standings=Subquery(latest.values("standings")[:1]))
+    try:
+        battle = qs.get(pk=battle_id)
+    except (Battle.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such battle.") from None
+    battle._latest = (StandingsSnapshot(battle=battle, seq=battle._seq, ts=battle._ts, final=battle._final,
+                                        standings=battle._standings) if battle._seq is not None else None)
+    return battle
+
+
 def battle_standings(*, battle: Battle, final: bool = False, now: datetime | None = None) -> dict:
     """What ``/live`` (latest round) and ``/results`` (the frozen final round) answer."""
-    snap = latest_snapshot(battle=battle)
+    snap = battle._latest if hasattr(battle, "_latest") else latest_snapshot(battle=battle)
     clock = battle_clock(battle, now=now)
     return {
         "battle_id": str(battle.pk), "status": battle.status, "ranking_metric": battle.ranking_metric,

@@ -258,7 +258,8 @@ class BattleLiveView(OwnerView):
                    responses={200: StandingsSerializer, **error_responses(401, 404)})
     def get(self, request, battle_id):
         # Rows are stored rendered (strings): answered as they are, no serializer pass (a hot, polled endpoint).
-        return Response(selectors.battle_standings(battle=self.battle(battle_id)))
+        battle = selectors.battle_get_with_standings(account=request.user, battle_id=battle_id)
+        return Response(selectors.battle_standings(battle=battle))
 
 
 class BattleResultsView(OwnerView):
