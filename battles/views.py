@@ -1,8 +1,7 @@
 """``/battles``: the owner's (JWT) battle API. Thin: parse, one service or selector, render."""
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,6 +34,8 @@ def _parse(serializer_class, request):
     return s.validated_data
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^\d+[smhd]?$"}],
+                      "nullable": True, "example": "4h"})
 class DurationField(serializers.Field):
     """Seconds (integer) or a string like ``"4h"``; ``null`` for no time limit."""
 
@@ -179,8 +180,19 @@ class BattleListCreateView(OwnerView):
         return _battle(services.battle_create(owner=request.user, **data), status.HTTP_201_CREATED)
 
 
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    duration = serializers.IntegerField(allow_null=True, help_text="seconds; null = no time limit")
+    starting_balance = serializers.CharField()
+    pairs = serializers.ListField(child=serializers.CharField())
+    ranking_metric = serializers.CharField()
+    elimination_threshold_pct = serializers.CharField(allow_null=True)
+
+
 class PresetsView(OwnerView):
-    @extend_schema(tags=[TAG], summary="Battle presets", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(tags=[TAG], summary="Battle presets", responses={200: PresetSerializer(many=True),
+                                                                    **error_responses(401)})
     def get(self, request):
         return Response([
             {"name": name, "description": p["description"], "duration": p["duration"],
