@@ -90,3 +90,37 @@ def test_the_example_agents_trade_in_a_battle(api_server, celery_worker, trader,
         assert "fills seen on the stream" in outputs[name] and " 0 fills seen" not in outputs[name], outputs[name]
     assert Order.objects.filter(agent=agents["market_maker"][0], type="limit").count() >= 2
     assert "quoted" in outputs["market_maker"]
+
+
+def test_an_example_agent_rides_out_429s_and_a_server_restart(celery_worker, trader, moving_market,
+                                                                trading_namespace):
+    """A tight rate limit (8 requests per 3 s) and the server going away for a moment: the agent waits out each
+    429 (Retry-After), retries through the outage, reconnects its stream and keeps trading."""
+    import time
+
+    server = ServerProcess(name="examples-429", env={
+        "MARKET_KEY_PREFIX": trading_namespace["MARKET_KEY_PREFIX"],
+        "TRADING_KEY_PREFIX": trading_namespace["TRADING_KEY_PREFIX"],
+        "CELERY_TASK_DEFAULT_QUEUE": trading_namespace["queue"],
+        "RATE_LIMIT_WINDOW_SECONDS": "3", "RATE_LIMIT_PER_KEY": "8"}).start()
+    agent, agent_client, _ = trader(name="momentum")
+    key = agent_client._credentials["HTTP_X_API_KEY"]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "examples" / "momentum.py"), "--base-url", server.base, "--key", key,
+             "--interval", "0.3", "--window", "3", "--threshold", "0.0002", "--seconds", "14"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(5)
+        server.stop()  # the stream drops, requests fail...
+        time.sleep(1.5)
+        server.start()  # ...and come back on the same port
+        out = proc.communicate(timeout=90)[0]
+    finally:
+        server.stop()
+    assert proc.returncode == 0, out
+    assert "429 on" in out, out
+    done = [line for line in out.splitlines() if "done:" in line][0]
+    connects = int(done.split("fills seen on the stream, ")[1].split(" connects")[0])
+    rate_limited = int(done.split("connects, ")[1].split(" rate-limited")[0])
+    assert connects >= 2 and rate_limited > 0, done
+    assert Order.objects.filter(agent=agent).exists(), out
