@@ -148,12 +148,19 @@ def test_the_battle_stops_itself_at_its_end_time(celery_worker, arena):
 
 
 def test_the_beat_schedule_is_registered():
+    """beat writes the settings' schedule to django-celery-beat's tables at start (what `celery beat` does)."""
+    from django.conf import settings
     from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
 
-    call_command("migrate", "battles", "0001", verbosity=0)
-    call_command("migrate", "battles", verbosity=0)
+    from config.celery_app import app
+
+    app.loader.import_default_modules()
+    assert "battles.tick" in app.tasks
+    DatabaseScheduler(app=app)
     task = PeriodicTask.objects.get(task="battles.tick")
-    assert task.enabled and task.interval.every == 5 and task.interval.period == "seconds"
+    assert task.enabled and task.interval.every == settings.BATTLE_SNAPSHOT_SECONDS == 5
+    assert task.interval.period == "seconds"
 
 
 def test_a_stop_racing_fills_and_another_stop_freezes_the_results_once(celery_worker, arena, settings):
