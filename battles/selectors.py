@@ -5,7 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from battles.models import Battle, Participant, StandingsSnapshot
@@ -155,7 +156,7 @@ def equity_series(*, battle: Battle, max_points: int | None = None) -> dict[str,
     step = max(1, -(-battle.round_seq // max_points))
     qs = StandingsSnapshot.objects.filter(battle=battle)
     if step > 1:
-        qs = qs.extra(where=["(seq %% %s = 0 OR seq = %s)"], params=[step, battle.round_seq])
+        qs = qs.annotate(_m=Mod("seq", Value(step))).filter(Q(_m=0) | Q(seq=battle.round_seq))
     series: dict[str, list] = {}
     for ts, rows in qs.order_by("seq").values_list("ts", "standings"):
         for row in rows:

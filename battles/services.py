@@ -461,14 +461,15 @@ def standings_round(*, battle_id, now: datetime | None = None) -> StandingsSnaps
         eliminated = _apply_survival(battle, participants, rows, now)
         alive = [p for p in participants if p.status == Participant.Status.ACTIVE]
         last_one = battle.elimination_threshold_pct is not None and len(alive) <= 1
-        if last_one:
-            _begin_stop(battle, now, "last_survivor")
-        snap = _write_round(battle, participants, now, rows=rows)
         events = [(p.agent_id, "battle.eliminated", {"battle_id": str(battle.pk), "rank": p.final_rank,
                                                      "equity": fmt(rows[p.pk]["equity"])}) for p in eliminated]
-        events += [(p.agent_id, "battle.standings", {"battle_id": str(battle.pk), "round": snap.seq,
-                                                     "as_of": now.isoformat(), "standings": snap.standings})
-                   for p in participants]
+        if last_one:  # no round of its own: the final one follows (battle_finish)
+            _begin_stop(battle, now, "last_survivor")
+        else:
+            snap = _write_round(battle, participants, now, rows=rows)
+            events += [(p.agent_id, "battle.standings", {"battle_id": str(battle.pk), "round": snap.seq,
+                                                         "as_of": now.isoformat(), "standings": snap.standings})
+                       for p in participants]
         publish_agent_events(events)
     if last_one:
         battle_finish(battle_id=battle_id, now=now)

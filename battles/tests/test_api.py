@@ -248,3 +248,29 @@ def test_the_demo_battle_seed_restarts_cleanly(settings):
     assert first.status == "completed"
     assert Battle.objects.filter(name="Demo battle", status="active").count() == 1
     assert AgentKey.objects.filter(name="demo-runner", revoked_at__isnull=True).count() == 3
+
+
+def test_the_clock_stops_while_paused_and_the_battle_ends_itself_after(setup):
+    from battles.selectors import battle_clock
+    from battles.services import battle_pause, battle_resume, battle_start
+
+    client, (a1, a2, _) = setup
+    b = make_battle(client, duration=600)
+    add(client, b["id"], a1)
+    add(client, b["id"], a2)
+    t0 = timezone.now()
+    battle = battle_start(battle=Battle.objects.get(pk=b["id"]), now=t0)
+    battle = battle_pause(battle=battle, now=t0 + timedelta(seconds=100))
+    clock = battle_clock(battle, now=t0 + timedelta(seconds=400))
+    assert (clock.elapsed_seconds, clock.remaining_seconds) == (100, 500)  # frozen while paused
+    battles_tick(now=t0 + timedelta(seconds=700))  # past the original end, but paused: nothing happens
+    assert status_of(b["id"]) == "paused"
+    battle = battle_resume(battle=Battle.objects.get(pk=b["id"]), now=t0 + timedelta(seconds=400))
+    assert battle.end_time == t0 + timedelta(seconds=900)  # moved by the 300 s pause
+    assert battle_clock(battle, now=t0 + timedelta(seconds=450)).elapsed_seconds == 150
+    battles_tick(now=t0 + timedelta(seconds=899))
+    assert status_of(b["id"]) == "active"
+    battles_tick(now=t0 + timedelta(seconds=900))
+    battle = Battle.objects.get(pk=b["id"])
+    assert battle.status == "completed" and battle.end_reason == "time_up"
+    assert battle_clock(battle).elapsed_seconds == 600 and battle_clock(battle).remaining_seconds == 0

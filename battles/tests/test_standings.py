@@ -128,6 +128,12 @@ def test_survival_eliminates_below_the_threshold_and_ends_with_the_last_one(cele
         "agent-0": 3, "agent-1": 2, "agent-2": 1}
     assert not Wallet.objects.filter(battle_id=bid, routed=True).exists()
     assert_ledger_balanced()
+    from battles.selectors import equity_series
+
+    assert battle.round_seq == 4  # start, two rounds, the final one
+    thinned = equity_series(battle=battle, max_points=2)  # rounds 2 and 4 (the last one always)
+    assert {len(points) for points in thinned.values()} == {2}
+    assert thinned[str(c.pk)][-1][1] == D(final.standings[0]["equity"])
 
 
 def test_the_battle_stops_itself_at_its_end_time(celery_worker, arena):
