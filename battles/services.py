@@ -103,8 +103,10 @@ def _config(*, preset: str | None, fields: dict) -> dict:
                   "elimination_threshold_pct": p.get("elimination_threshold_pct")}
     if "duration" in fields:
         config["duration_seconds"] = parse_duration(fields["duration"])
-    for key in ("starting_balance", "pairs", "ranking_metric", "elimination_threshold_pct", "start_time",
-                "end_time", "interval", "name", "mode"):
+    if "elimination_threshold_pct" in fields:  # null turns survival off
+        config["elimination_threshold_pct"] = fields["elimination_threshold_pct"]
+    for key in ("starting_balance", "pairs", "ranking_metric", "start_time", "end_time", "interval", "name",
+                "mode"):
         if key in fields and fields[key] is not None:
             config[key] = fields[key]
     if "pairs" in config:
