@@ -42,6 +42,7 @@ from trading.engine.types import (
 )
 from trading.events import OrdersChanged, RiskBreach
 from trading.models import OPEN_ORDER_STATUSES, Balance, LedgerEntry, Order, Position, Wallet
+from trading.selectors import wallet_trading_guard, wallet_trading_guard_locked
 from trading.selectors_orders import order_get
 from trading.services import market
 from trading.services.fees import wallet_fee_rate
@@ -105,6 +106,7 @@ class Placement:
 
 
 def prepare(*, wallet: Wallet, intent: OrderIntent) -> Prepared:
+    wallet_trading_guard(wallet=wallet, symbol=intent.symbol)  # a battle wallet: paused, pairs
     spec = market.instrument_spec(intent.symbol)
     if not market.instrument_is_trading(intent.symbol):
         raise market.MarketClosed(f"{intent.symbol} is halted: no trading.", details={"symbol": intent.symbol})
@@ -178,6 +180,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
             balances: dict[str, Balance], now, trips: list, counts=None,
             open_delta: int = 0, recent_delta: int = 0) -> Order:
     """Risk-check, insert and lock one order. Runs in the caller's transaction with the wallet's balances locked."""
+    wallet_trading_guard_locked(wallet=wallet)  # a battle stopping meanwhile: refused (no query for main wallets)
     intent, pv, spec = prep.intent, prep.preview, prep.spec
     if pv.reject_code:
         raise BusinessRejection(pv.reject_message or pv.reject_code, code=pv.reject_code,
