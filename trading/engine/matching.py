@@ -325,8 +325,10 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         intent.side, intent.type, intent.trigger_price, market.last_price)
     sim_intent = intent if fired_now else triggered_intent(intent)
     sim_market = market if fired_now else _unfired_market(intent, market)
+    reusable = None
     try:
         result = match_order(sim_intent, sim_market, fee_rate, instrument=instrument, slippage=slippage)
+        reusable = result if fired_now else None
     except EngineRejection as exc:
         result = _rejected(exc.code, exc.message, intent.quantity or ZERO)
 
@@ -368,4 +370,4 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
                    notional=notional, est_fee=est_fee, fee_bps=bps_for(fee_rate, role), fee_role=role,
                    balance_required=required, balance_asset=asset,
                    rests=not fired_now or result.rests, status=status,
-                   reject_code=reject_code, reject_message=reject_message)
+                   reject_code=reject_code, reject_message=reject_message, match=reusable)
