@@ -180,22 +180,28 @@ class FillRecord:
 # --- event payloads --------------------------------------------------------------------------------------------------
 
 def order_data(o: OrderState) -> dict:
-    return {"id": o.id, "symbol": o.symbol, "side": str(o.side), "type": str(o.type),
-            "time_in_force": str(o.time_in_force), "status": str(o.status), "quantity": o.quantity,
-            "quote_quantity": o.quote_quantity, "price": o.price, "trigger_price": o.trigger_price,
-            "filled_quantity": o.filled_quantity, "filled_quote": o.filled_quote, "fees_paid": o.fees_paid,
-            "locked_asset": o.locked_asset, "locked_amount": o.locked_amount, "reject_code": o.reject_code,
-            "status_reason": o.status_reason, "client_order_id": o.client_order_id}
+    """The order as it stands, every field a renderer needs (the API's order shape, as plain values)."""
+    return {"id": o.id, "wallet_id": o.wallet_id, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": str(o.side),
+            "type": str(o.type), "status": str(o.status), "time_in_force": str(o.time_in_force),
+            "quantity": o.quantity, "quote_quantity": o.quote_quantity, "price": o.price,
+            "trigger_price": o.trigger_price, "post_only": o.post_only, "reduce_only": o.reduce_only,
+            "filled_quantity": o.filled_quantity, "filled_quote": o.filled_quote,
+            "avg_fill_price": o.filled_quote / o.filled_quantity if o.filled_quantity else None,
+            "fees_paid": o.fees_paid, "quote_asset": o.quote, "base_asset": o.base, "locked_asset": o.locked_asset,
+            "locked_amount": o.locked_amount, "reject_code": o.reject_code, "status_reason": o.status_reason,
+            "created_at": o.created_at, "updated_at": o.updated_at, "triggered_at": o.triggered_at,
+            "closed_at": o.closed_at}
 
 
-def fill_data(f: FillRecord) -> dict:
-    return {"order_id": f.order_id, "seq": f.seq, "symbol": f.symbol, "side": str(f.side), "price": f.price,
-            "quantity": f.quantity, "quote_amount": f.quote_amount, "fee": f.fee, "fee_asset": f.fee_asset,
-            "liquidity": str(f.liquidity), "slippage_pct": f.slippage_pct, "realized_pnl": f.realized_pnl}
+def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
+    return {"order_id": f.order_id, "client_order_id": client_order_id, "seq": f.seq, "symbol": f.symbol,
+            "side": str(f.side), "price": f.price, "quantity": f.quantity, "quote_amount": f.quote_amount,
+            "fee": f.fee, "fee_asset": f.fee_asset, "liquidity": str(f.liquidity), "slippage_pct": f.slippage_pct,
+            "realized_pnl": f.realized_pnl, "created_at": f.ts}
 
 
-def position_data(symbol: str, p: PositionState) -> dict:
-    return {"symbol": symbol, "quantity": p.quantity, "avg_entry_price": p.avg_entry_price, "cost_basis": p.cost,
+def position_data(symbol: str, p: PositionState, *, base: str = "", quote: str = "", ts=None) -> dict:
+    return {"symbol": symbol, "base_asset": base, "quote_asset": quote, "updated_at": ts, "quantity": p.quantity, "avg_entry_price": p.avg_entry_price, "cost_basis": p.cost,
             "realized_pnl": p.realized_pnl, "fees_paid": p.fees_paid}
 
 
@@ -438,10 +444,11 @@ def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, ma
     (buys judged at the low, sells at the high). Conditional orders fire when the range reaches their trigger and
     execute as what they become: against ``market`` (the live book and last price) when given, else (a candle)
     against no book at ``fire_price`` (the open on a gap, the trigger otherwise) moved by the slippage model.
-    Orders the range does not reach get no plan.
+    Orders the range does not reach get no plan. Plans come in (wallet, order id) order: the order their wallets
+    pay in, in every driver.
     """
     plans = []
-    for order in orders:
+    for order in sorted(orders, key=lambda o: (o.wallet_id, o.id)):
         if not order.is_open or order.needs_execution:
             continue
         px = low if order.fires == FIRES_AT_OR_BELOW else high
@@ -605,9 +612,10 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
         after = closed.balances
         events += closed.events[:1]
     for f in fills:
-        events.append(ev.Event(ev.FILL, order.wallet_id, order.symbol, fill_data(f)))
+        events.append(ev.Event(ev.FILL, order.wallet_id, order.symbol, fill_data(f, order.client_order_id)))
     if fills:
-        events.append(ev.Event(ev.POSITION_CHANGED, order.wallet_id, order.symbol, position_data(order.symbol, state)))
+        events.append(ev.Event(ev.POSITION_CHANGED, order.wallet_id, order.symbol,
+                               position_data(order.symbol, state, base=order.base, quote=order.quote, ts=now)))
     events += [_posting_event(p, order.symbol) for p in postings]
     return Settled(order, state if fills else position, after, fills, postings, events)
 

@@ -32,6 +32,8 @@ API (all amounts Decimal; ``t`` a timezone-aware datetime, the simulated clock):
   conditional orders over [low, high]; a conditional order fires at the open when the candle gapped through its
   trigger (at the trigger otherwise) and fills with the no-book slippage model; resting limits fill whole at their
   limit as maker. Then the last price is the close. Returns the events of the candle.
+- ``sweep(symbol, *, t, low, high, market=None)``: the live sweeper's form of a candle (conditional orders fire
+  against the market now, book included).
 - ``cancel(wallet_id, order_id, *, t)``: releases the order's lock; ``ORDER_NOT_OPEN`` if it is done.
 - ``valuation(wallet_id)``: ``lifecycle.Valuation`` at the last prices.
 - ``balances(wallet_id)``, ``position(wallet_id, symbol)``, ``order(order_id)``, ``open_orders(wallet_id)``,
@@ -210,6 +212,20 @@ class MemoryExchange:
             for plan in plans:
                 self._settle(self.wallets[plan.order.wallet_id], plan, t)
         self.markets[symbol] = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        return self.events[start:]
+
+    def sweep(self, symbol: str, *, t: datetime, low: Decimal, high: Decimal,
+              market: MarketState | None = None) -> list[ev.Event]:
+        """The live platform's sweep: the pair's resting and conditional orders that some price in [low, high]
+        reaches; conditional orders fire against ``market`` (default: the pair's market now), as the live
+        sweeper fires them against the live book and price. ``advance_candle`` is the candle form."""
+        start = len(self.events)
+        market = market or self.markets[symbol]
+        book = self.resting.get(symbol)
+        if book:
+            for plan in lc.sweep(list(book.values()), low, high, instrument=self.instruments[symbol], market=market,
+                                 slippage=self.slippage):
+                self._settle(self.wallets[plan.order.wallet_id], plan, t)
         return self.events[start:]
 
     # --- internals --------------------------------------------------------------------------------------------------
