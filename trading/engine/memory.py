@@ -252,7 +252,8 @@ class MemoryExchange:
 
     def _apply(self, w: _Wallet, done: lc.Settled, *, was_open: bool = True) -> None:
         order = done.order
-        w.balances = self._post(w.balances, done.postings)
+        # lifecycle.settle/close return the wallet's balances after their postings (checked there)
+        w.balances = done.balances if done.postings else w.balances
         if done.position is not None:
             w.positions[order.symbol] = done.position
         self.fills += done.fills

@@ -161,8 +161,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
     if order.needs_execution and fill_now:
         # the same market state the order was prepared on: the preview's match is the execution
         plan = lc.execute(acc.order, prep.market, instrument=prep.instrument, prepared=prep)
-        settlement.after_commit(acc.events)
-        settlement.apply_plans([(order, plan)], now=now, locked=locked)
+        settlement.apply_plans([(order, plan)], now=now, locked=locked, prior_events=acc.events)
         return order
     settlement.after_commit(acc.events)
     if order.needs_execution:

@@ -114,14 +114,18 @@ def settle(items: list[tuple[Order, object, bool]], *, now=None) -> Outcome:
     return _apply([(o, lc.Plan(order_state(o), "settle", result=r, triggered=t)) for o, r, t in items], now=now)
 
 
-def apply_plans(pairs: list[tuple[Order, lc.Plan]], *, now=None, locked: dict | None = None) -> Outcome:
+def apply_plans(pairs: list[tuple[Order, lc.Plan]], *, now=None, locked: dict | None = None,
+                prior_events: list | None = None) -> Outcome:
     """Carry out the engine's plans (``lifecycle.execute`` / ``lifecycle.sweep``) for their locked orders: settle,
     reject or wait. ``pairs`` = [(order row, plan)], the plan's ``order`` being ``order_state(row)``. ``locked``:
-    {(wallet_id, asset): Balance} the caller already holds locked in this transaction, with current values."""
-    return _apply(pairs, now=now or timezone.now(), locked=locked)
+    {(wallet_id, asset): Balance} the caller already holds locked in this transaction, with current values.
+    ``prior_events``: events of the same transaction to deliver first, in the same batch (an order's acceptance
+    and its fill are one change to a subscriber)."""
+    return _apply(pairs, now=now or timezone.now(), locked=locked, prior_events=prior_events)
 
 
-def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict | None = None) -> Outcome:
+def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict | None = None,
+           prior_events: list | None = None) -> Outcome:
     outcome = Outcome()
     if not pairs:
         return outcome
@@ -163,10 +167,10 @@ def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict 
         running[w] = done.balances
         store_state(order, done.order)
         done_items.append((order, done))
-    return _persist(done_items, balances, list(touched.values()), now)
+    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()))
 
 
-def _persist(done_items, balances, positions, now) -> Outcome:
+def _persist(done_items, balances, positions, now, events: list) -> Outcome:
     """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
     events on after commit."""
     fills = [Fill(order=order, seq=f.seq, wallet_id=order.wallet_id, agent_id=order.agent_id, symbol=f.symbol,
@@ -177,7 +181,7 @@ def _persist(done_items, balances, positions, now) -> Outcome:
     if fills:
         Fill.objects.bulk_create(fills)
     fill_ids = {(str(f.order_id), f.seq): f.pk for f in fills}
-    postings, events = [], []
+    postings = []
     for order, done in done_items:
         if done is None:  # a conditional order back to waiting for its trigger: nothing a subscriber reports
             continue
