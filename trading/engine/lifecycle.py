@@ -500,6 +500,15 @@ def _fits(balances: dict, movements) -> dict | None:
     return out
 
 
+def apply_postings(balances: dict, postings) -> dict:
+    """A wallet's balances (asset -> BalanceState) after ``postings`` (a new dict); ``EngineRejection``
+    (INSUFFICIENT_BALANCE) if one would take a balance below zero."""
+    out = _fits(balances, [m for p in postings for m in p.movements])
+    if out is None:
+        raise EngineRejection(RejectCode.INSUFFICIENT_BALANCE, "a posting would take a balance below zero", {})
+    return out
+
+
 def close(order: OrderState, status: OrderStatus, *, now: datetime, reason: str = "", code: str = "",
           balances: dict | None = None) -> Settled:
     """Cancel, expire or reject ``order`` and release what it still holds (one ``order_release`` posting)."""
