@@ -58,6 +58,10 @@ def _publish(events: list) -> None:
     for e in events:
         key = (e.wallet_id, e.symbol)
         if e.type in ORDER_EVENTS:
+            if e.data.get("needs_execution") and e.data["id"] not in groups[key]["orders"]:
+                # accepted, to be executed by a worker in a moment: its fill is the news. Streamed now, its `new`
+                # state would take the connection's delta slot and hold the fill back (docs/streams.md, Wiring).
+                continue
             groups[key]["orders"][e.data["id"]] = e.data  # the order as it stands after the batch
         elif e.type == "fill":
             groups[key]["fills"].append(e.data)

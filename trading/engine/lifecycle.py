@@ -190,7 +190,7 @@ def order_data(o: OrderState) -> dict:
             "fees_paid": o.fees_paid, "quote_asset": o.quote, "base_asset": o.base, "locked_asset": o.locked_asset,
             "locked_amount": o.locked_amount, "reject_code": o.reject_code, "status_reason": o.status_reason,
             "created_at": o.created_at, "updated_at": o.updated_at, "triggered_at": o.triggered_at,
-            "closed_at": o.closed_at}
+            "closed_at": o.closed_at, "needs_execution": o.needs_execution}
 
 
 def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
