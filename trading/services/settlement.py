@@ -132,6 +132,8 @@ def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict 
     if not pairs:
         return outcome
     pairs = sorted(pairs, key=lambda p: (str(p[0].wallet_id), str(p[0].pk)))
+    # a request may be waiting (wait_ms) only on an order a worker was to execute: signal those, not a sweep's
+    awaited = {o.pk for o, _ in pairs if o.needs_execution and accepted is None}
     keys = {(str(o.wallet_id), a) for o, _ in pairs for a in (o.base_asset, o.quote_asset)}
     balances = locked if locked is not None and keys <= locked.keys() else locks.lock_balances(keys=keys)
     running: dict[str, dict] = {}
@@ -172,10 +174,11 @@ def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict 
         running[w] = done.balances
         store_state(order, done.order)
         done_items.append((order, done))
-    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()), accepted)
+    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()), accepted, awaited)
 
 
-def _persist(done_items, balances, positions, now, events: list, accepted: lc.Accepted | None = None) -> Outcome:
+def _persist(done_items, balances, positions, now, events: list, accepted: lc.Accepted | None = None,
+             awaited: set = frozenset()) -> Outcome:
     """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
     events on after commit."""
     if accepted is not None:
@@ -212,7 +215,7 @@ def _persist(done_items, balances, positions, now, events: list, accepted: lc.Ac
     bulk_update_rows(Order, orders if accepted is None else orders[1:], ORDER_FIELDS)
     if positions:
         bulk_update_rows(Position, positions, POSITION_FIELDS)
-    after_commit(events, signals=[(o.pk, o.status) for o in orders])
+    after_commit(events, signals=[(o.pk, o.status) for o in orders if o.pk in awaited])
     return Outcome(orders=orders, fills=fills, positions=positions, events=events)
 
 
