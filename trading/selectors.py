@@ -11,6 +11,7 @@ from django.db import connections
 from common.errors import NotFound
 from common.money import ZERO, to_decimal
 from common.rowloader import RowLoader
+from trading.engine.lifecycle import valuation
 from trading.models import Balance, Wallet
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ class WalletBalances:
 
 def wallet_current(*, agent) -> Wallet:
     """The agent's everyday wallet (the current epoch's main wallet)."""
+    from trading.wallet import current_wallet
+
     try:
-        return Wallet.objects.get(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True)
+        return current_wallet(agent)
     except Wallet.DoesNotExist:
         raise NotFound("This agent has no current wallet.") from None
 
@@ -124,16 +127,7 @@ def wallet_balances(*, agent) -> WalletBalances:
     balances = [AssetBalance(b.asset, b.available, b.locked) for b in rows]
     held = [b.asset for b in balances if b.asset != quote and b.total > 0]
     prices = last_prices(symbols=[f"{asset}{quote}" for asset in held])
-    equity = ZERO
-    unpriced = []
-    for b in balances:
-        if b.asset == quote:
-            equity += b.total
-        elif b.total > 0:
-            price = prices.get(f"{b.asset}{quote}")
-            if price is None:
-                unpriced.append(b.asset)
-            else:
-                equity += b.total * price
+    val = valuation({b.asset: b for b in balances}, prices, quote=quote)  # the engine's one valuation
+    equity, unpriced = val.equity, list(val.unpriced)
     wallet = rows[0].wallet
     return WalletBalances(str(wallet.pk), wallet.epoch, balances, equity, unpriced)
