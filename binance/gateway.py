@@ -46,8 +46,8 @@ def public_order_id(order) -> int:
     return order_id_of(order.pk)
 
 
-def order_id_of(order_uuid: uuid.UUID) -> int:
-    return order_uuid.int >> _SHIFT
+def order_id_of(order_uuid: uuid.UUID | str) -> int:
+    return uuid.UUID(str(order_uuid)).int >> _SHIFT
 
 
 def public_client_order_id(order) -> str:

@@ -48,4 +48,4 @@ def deliver(events: list) -> None:
         try:
             handler(events)
         except Exception:  # noqa: BLE001 - a subscriber's failure must never reach the trade that caused it
-            logger.exception("event subscriber %r failed", handler)
+            logger.exception("event handler %r failed", handler)

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from streams import bus
 from streams.payloads import epoch, fast_renderer
+from trading.engine.events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def _publish(events: list) -> None:
     groups: dict[tuple, dict] = defaultdict(lambda: {"orders": {}, "fills": [], "positions": {}})
     breaches = []
     for e in events:
+        if not isinstance(e, Event):  # the bus carries other layers' events too
+            continue
         key = (e.wallet_id, e.symbol)
         if e.type in ORDER_EVENTS:
             if e.data.get("needs_execution") and e.data["id"] not in groups[key]["orders"]:
