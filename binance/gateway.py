@@ -52,7 +52,7 @@ def order_id_of(order_uuid: uuid.UUID | str) -> int:
 
 def public_client_order_id(order) -> str:
     """The order's client id, or for one placed without, its UUID hex (which ``origClientOrderId`` also finds)."""
-    return order.client_order_id or order.pk.hex
+    return order.client_order_id or uuid.UUID(str(order.pk)).hex
 
 
 # --- wallets and balances ---------------------------------------------------------------------------------------------
