@@ -2,9 +2,12 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h5_bench REDIS_URL=redis://127.0.0.1:6379/5 \
         .venv/bin/python bench/orders.py [--seconds 20] [--clients 16] [--agents 20] [--resting 100000]
+            [--server uvicorn|gthread] [--web-workers 1] [--fill placement|worker|both]
 
-Runs what production runs: gunicorn (gthread, DEBUG off) from ``bench/_server.py``, one Celery worker (prefork,
-concurrency 2), PostgreSQL and Redis. The database is migrated if needed; each run adds its own agents and pairs
+Runs what production runs: one uvicorn worker process by default (``--server gthread`` for gunicorn threads, DEBUG
+off) from ``bench/_server.py``, one Celery worker (prefork, concurrency 2), PostgreSQL and Redis. ``--fill``
+chooses where a market order is filled (``ORDER_FILL_ON_PLACEMENT``): in the placing transaction, by the worker,
+or both one after the other in the same run (the measurement behind docs/decisions.md). The database is migrated if needed; each run adds its own agents and pairs
 (use a database of its own). Three parts, each printing its numbers next to the target:
 
 1. Market orders: ``--agents`` agents, ``--clients`` concurrent keep-alive clients (a separate asyncio process,
@@ -226,7 +229,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 # --- part 1 ----------------------------------------------------------------------------------------------------------
-def part_market_orders(args, env, tag) -> float:
+def part_market_orders(args, env, tag, fill: str = "placement") -> float:
     from django.db.models import F
 
     from trading.models import Order
@@ -239,7 +242,8 @@ def part_market_orders(args, env, tag) -> float:
     if len(keys_per_client) < args.clients:  # more clients than agents: clients share agents
         keys_per_client = [keys[c % len(keys):c % len(keys) + 1] for c in range(args.clients)]
     server_env = {k: env[k] for k in ("MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX", "CELERY_TASK_DEFAULT_QUEUE")}
-    server_env.update(RATE_LIMIT_PER_KEY="1000000000", RATE_LIMIT_PER_ACCOUNT="1000000000")
+    server_env.update(RATE_LIMIT_PER_KEY="1000000000", RATE_LIMIT_PER_ACCOUNT="1000000000",
+                      ORDER_FILL_ON_PLACEMENT="1" if fill == "placement" else "0")
     worker = start_worker(env)
     # the feed: keep the price fresh (a price older than FEED_STALE_SECONDS closes the market to market orders)
     import threading
@@ -252,7 +256,8 @@ def part_market_orders(args, env, tag) -> float:
 
     threading.Thread(target=feed, daemon=True).start()
     try:
-        with ProductionServer(kind="gthread", workers=args.web_workers, threads=args.threads, env=server_env) as server:
+        with ProductionServer(kind=args.server, workers=args.web_workers, threads=args.threads,
+                              env=server_env) as server:
             queue = multiprocessing.Queue()
             since = time.time()
             proc = multiprocessing.Process(target=_load, args=(server.host, server.port, keys_per_client, symbol,
@@ -281,8 +286,10 @@ def part_market_orders(args, env, tag) -> float:
     lags = [(f - o).total_seconds() * 1000 for o, f in Order.objects.filter(
         wallet__in=wallets, status="filled", created_at__gte=window).annotate(
         first_fill=F("fills__created_at")).values_list("created_at", "first_fill") if f is not None]
-    print(f"\n1. market orders: {args.agents} agents, {args.clients} concurrent clients, {args.seconds} s "
-          f"(+{args.warmup} s warm-up), gunicorn gthread {args.web_workers}x{args.threads}, 1 Celery worker (2 procs)")
+    print(f"\n1. market orders filled {'in the placing transaction' if fill == 'placement' else 'by the worker'}: "
+          f"{args.agents} agents, {args.clients} concurrent clients, {args.seconds} s (+{args.warmup} s warm-up), "
+          f"{args.server} x{args.web_workers}" + (f"x{args.threads} threads" if args.server == "gthread" else "")
+          + ", 1 Celery worker (2 procs)")
     print(f"   responses: {sum(statuses.values())}  by (status, outcome): {statuses}")
     print(f"   placed-and-filled: {rate:8.1f} orders/s        (target >= {TARGET_ORDERS_PER_S})")
     print(f"   request -> filled response: p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
@@ -421,7 +428,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "gthread"])
+    parser.add_argument("--fill", default="placement", choices=["placement", "worker", "both"])
+    parser.add_argument("--web-workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--resting", type=int, default=100_000)
     parser.add_argument("--sweeps", type=int, default=200)
@@ -439,7 +448,11 @@ def main():
     print(f"database {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}, "
           f"redis {env['REDIS_URL']}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     parts = {p.strip() for p in args.parts.split(",")}
-    rate = part_market_orders(args, env, tag) if "1" in parts else None
+    rate = None
+    if "1" in parts:
+        for fill in (["placement", "worker"] if args.fill == "both" else [args.fill]):
+            measured = part_market_orders(args, env, f"{tag}{fill[0]}", fill)
+            rate = measured if rate is None else rate  # pgbench compares the first (the chosen default)
     if "2" in parts:
         part_sweep(args, env, tag)
     if "3" in parts:

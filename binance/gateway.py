@@ -46,13 +46,13 @@ def public_order_id(order) -> int:
     return order_id_of(order.pk)
 
 
-def order_id_of(order_uuid: uuid.UUID) -> int:
-    return order_uuid.int >> _SHIFT
+def order_id_of(order_uuid: uuid.UUID | str) -> int:
+    return uuid.UUID(str(order_uuid)).int >> _SHIFT
 
 
 def public_client_order_id(order) -> str:
     """The order's client id, or for one placed without, its UUID hex (which ``origClientOrderId`` also finds)."""
-    return order.client_order_id or order.pk.hex
+    return order.client_order_id or uuid.UUID(str(order.pk)).hex
 
 
 # --- wallets and balances ---------------------------------------------------------------------------------------------

@@ -377,6 +377,9 @@ ORDER_WAIT_MAX_MS = env.int("ORDER_WAIT_MAX_MS", default=2000)
 BINANCE_ORDER_WAIT_MS = env.int("BINANCE_ORDER_WAIT_MS", default=2000)
 # A market buy by quantity locks its estimated cost plus this margin (and the taker fee); unused is released.
 MARKET_ORDER_MAX_SLIPPAGE_PCT = env.str("MARKET_ORDER_MAX_SLIPPAGE_PCT", default="5")
+# An order that takes liquidity on arrival is filled in the placing transaction (True) or by a Celery worker after
+# commit (False). Measured with bench/orders.py: see docs/orders.md and docs/decisions.md.
+ORDER_FILL_ON_PLACEMENT = env.bool("ORDER_FILL_ON_PLACEMENT", default=True)
 FEE_VOLUME_CACHE_SECONDS = env.int("FEE_VOLUME_CACHE_SECONDS", default=60)
 SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=250)  # crossed orders settled per transaction
 EXECUTION_BATCH_SIZE = env.int("EXECUTION_BATCH_SIZE", default=100)  # waiting market orders executed per task

@@ -6,8 +6,9 @@ class StreamsConfig(AppConfig):
     verbose_name = "Streams and webhooks"
 
     def ready(self):
-        # The trading core publishes its events after commit through common.events (it may not import streams).
+        # The trading core publishes its domain events after commit (common.events) and imports nothing of this
+        # app: the streams and webhooks subscribe here.
         from common import events
-        from streams.publish import on_trading_events
+        from streams.subscribers import on_trading_events
 
         events.subscribe(on_trading_events)

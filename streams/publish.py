@@ -1,6 +1,4 @@
-"""The publish API: what changes what a stream or webhook reports. The trading core does not call it (it is below
-streams): it publishes ``trading.events`` through ``common.events``, and :func:`on_trading_events` (subscribed in
-``StreamsConfig.ready``) turns each committed batch into these calls.
+"""The publish API: what the trading core (and anything else that changes what a stream or webhook reports) calls.
 
 Every function is safe to call inside the transaction that makes the change: it renders the objects *now* (their
 state at the call) and hands one message per (wallet, symbol) to the bus, which delivers it only if and when that
@@ -29,7 +27,6 @@ from functools import lru_cache
 
 from streams import bus
 from streams.payloads import book_levels, epoch, fill_items, order_items, position_items
-from trading.events import OrdersChanged, RiskBreach
 
 logger = logging.getLogger(__name__)
 
@@ -144,16 +141,6 @@ def publish_risk_breach(*, agent_id, code: str, message: str, details: dict | No
         webhook_risk_breach(agent_id=agent_id, code=code, message=message, details=details)
     except Exception:  # noqa: BLE001 - a webhook must never turn a clean 422 into a 500
         logger.exception("could not record a risk.breach webhook")
-
-
-def on_trading_events(events: list) -> None:
-    """The ``common.events`` handler: the trading core's committed events, to the streams and webhooks."""
-    for event in events:
-        if isinstance(event, OrdersChanged):
-            publish_changes(orders=event.orders, fills=event.fills, positions=event.positions)
-        elif isinstance(event, RiskBreach):
-            publish_risk_breach(agent_id=event.agent_id, code=event.code, message=event.message,
-                                details=event.details)
 
 
 def _with_order(fill, orders_by_id):

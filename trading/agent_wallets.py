@@ -15,8 +15,9 @@ from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from agents.ports import WalletSummary
-from common.money import ZERO, quantize_amount
+from common.money import ZERO
 from market.prices import list_instruments
+from trading.engine.lifecycle import valuation
 from trading.models import OPEN_ORDER_STATUSES, Balance, Fill, LedgerEntry, Order, Wallet
 from trading.selectors import last_prices
 from trading.services import order_cancel_all
@@ -79,17 +80,11 @@ def _trading_counts(wallet_ids: list) -> dict:
 
 
 def wallet_equity(*, balances: list[Balance], prices: dict[str, Decimal]) -> tuple[Decimal, list[str]]:
-    """Total value in the quote asset (available + locked) and the held assets that have no price."""
-    equity, unpriced = ZERO, []
-    for b in balances:
-        total = b.available + b.locked
-        if b.asset == settings.QUOTE_ASSET:
-            equity += total
-        elif b.asset in prices:
-            equity += total * prices[b.asset]
-        elif total:
-            unpriced.append(b.asset)
-    return quantize_amount(equity), unpriced
+    """Total value in the quote asset (available + locked) and the held assets that have no price: the trading
+    engine's one valuation (``trading.engine.lifecycle.valuation``). ``prices`` is by asset."""
+    quote = settings.QUOTE_ASSET
+    val = valuation({b.asset: b for b in balances}, {f"{a}{quote}": p for a, p in prices.items()}, quote=quote)
+    return val.equity, list(val.unpriced)
 
 
 def agent_wallet_summaries(*, agents: list) -> dict:

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Q
 
 from common.errors import BusinessRejection, NotFound
 from common.money import ZERO, to_decimal
 from common.rowloader import RowLoader
+from trading.engine.lifecycle import valuation
 from trading.models import Balance, Wallet
 
 logger = logging.getLogger(__name__)
@@ -39,16 +39,13 @@ class WalletBalances:
 
 def wallet_current(*, agent) -> Wallet:
     """The wallet the agent's key acts on: its routed battle wallet while it is in a live battle, else its everyday
-    wallet (the current epoch's main wallet). One query either way (the routed one sorts first).
+    wallet. Every ``/account``, ``/trade``, ``/stream`` and ``/analytics`` request resolves its wallet here."""
+    from trading.wallet import current_wallet
 
-    Every ``/account``, ``/trade``, ``/stream`` and ``/analytics`` request resolves its wallet here; the battles
-    app routes and unroutes wallets through ``trading.wallet.wallet_set_routing`` (trading never imports battles).
-    """
-    wallet = (Wallet.objects.filter(Q(kind=Wallet.Kind.MAIN, retired_at__isnull=True) | Q(routed=True), agent=agent)
-              .order_by("-routed").first())
-    if wallet is None:
-        raise NotFound("This agent has no current wallet.")
-    return wallet
+    try:
+        return current_wallet(agent)
+    except Wallet.DoesNotExist:
+        raise NotFound("This agent has no current wallet.") from None
 
 
 class WalletState(BusinessRejection):
@@ -158,16 +155,7 @@ def wallet_balances(*, agent) -> WalletBalances:
     balances = [AssetBalance(b.asset, b.available, b.locked) for b in rows]
     held = [b.asset for b in balances if b.asset != quote and b.total > 0]
     prices = last_prices(symbols=[f"{asset}{quote}" for asset in held])
-    equity = ZERO
-    unpriced = []
-    for b in balances:
-        if b.asset == quote:
-            equity += b.total
-        elif b.total > 0:
-            price = prices.get(f"{b.asset}{quote}")
-            if price is None:
-                unpriced.append(b.asset)
-            else:
-                equity += b.total * price
+    val = valuation({b.asset: b for b in balances}, prices, quote=quote)  # the engine's one valuation
+    equity, unpriced = val.equity, list(val.unpriced)
     wallet = rows[0].wallet
     return WalletBalances(str(wallet.pk), wallet.epoch, balances, equity, unpriced)

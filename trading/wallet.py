@@ -15,6 +15,7 @@ from django.utils import timezone
 from common.errors import BusinessRejection
 from common.money import ZERO, fmt
 from trading.dbutil import update_then_insert
+from trading import locks
 from trading.models import Balance, LedgerEntry, Wallet
 
 
@@ -29,21 +30,12 @@ class InsufficientBalance(BusinessRejection):
     code = "INSUFFICIENT_BALANCE"
 
 
-def lock_balances(*, wallet_id, assets) -> dict[str, Balance]:
-    """Lock (creating if missing) the balances of ``assets`` in ``wallet_id``, in asset order. Needs a transaction."""
-    assets = sorted(set(assets))
-    Balance.objects.bulk_create([Balance(wallet_id=wallet_id, asset=a) for a in assets], ignore_conflicts=True)
-    rows = (Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id, asset__in=assets)
-            .order_by("asset"))
-    return {b.asset: b for b in rows}
-
-
 @transaction.atomic
 def wallet_post(*, wallet: Wallet, movements: list[Movement], reason: str, ref_type: str = "",
                 ref_id: str = "") -> dict[str, Balance]:
     """Apply ``movements`` to ``wallet`` atomically, one ledger row each. Refuses to take any balance below zero."""
     movements = [m for m in movements if m.available or m.locked]
-    balances = lock_balances(wallet_id=wallet.pk, assets=[m.asset for m in movements])
+    balances = {a: b for (_, a), b in locks.lock_balances(keys={(wallet.pk, m.asset) for m in movements}).items()}
     for m in movements:
         b = balances[m.asset]
         new_available, new_locked = b.available + m.available, b.locked + m.locked
@@ -93,8 +85,15 @@ def wallet_set_routing(*, wallet_ids, routed: bool | None = None, paused: bool |
 
 
 def current_wallet(agent) -> Wallet:
-    """The agent's everyday wallet (the current epoch's main wallet)."""
-    return Wallet.objects.get(agent=agent, kind=Wallet.Kind.MAIN, retired_at__isnull=True)
+    """The wallet the agent's key acts on: the ONE place that resolves it (``trading.selectors.wallet_current`` and
+    every API view go through here). Its routed battle wallet while it is in a live battle, else its everyday wallet
+    (the current epoch's main wallet); one query either way (the routed one sorts first). The battles app routes and
+    unroutes wallets through ``wallet_set_routing`` (trading never imports battles). Raises ``Wallet.DoesNotExist``."""
+    wallet = (Wallet.objects.filter(Q(kind=Wallet.Kind.MAIN, retired_at__isnull=True) | Q(routed=True), agent=agent)
+              .order_by("-routed").first())
+    if wallet is None:
+        raise Wallet.DoesNotExist("This agent has no current wallet.")
+    return wallet
 
 
 @dataclass(frozen=True)
@@ -137,53 +136,13 @@ class Posting:
     ref_id: str = ""
 
 
-# (wallet_id, asset) balance rows known to exist (committed) in this process. Balance rows are never deleted while
-# their wallet exists and wallet ids are never reused, so an entry can only go stale for a wallet that is gone.
-_existing_balances: set[tuple[str, str]] = set()
-_EXISTING_BALANCES_MAX = 200_000
-
-
-def ensure_balances(*, keys) -> None:
-    """Create the missing balance rows of ``keys`` = {(wallet_id, asset)} BEFORE any of them is locked.
-
-    Creating a row while holding a lock on another row of the same wallet would take the locks out of (wallet,
-    asset) order and can deadlock; so callers ensure first, lock second. Costs nothing for rows this process has
-    already seen committed.
-    """
-    missing = sorted({(str(w), a) for w, a in keys} - _existing_balances)
-    if not missing:
-        return
-    Balance.objects.bulk_create([Balance(wallet_id=w, asset=a) for w, a in missing], ignore_conflicts=True)
-
-    def remember():
-        if len(_existing_balances) > _EXISTING_BALANCES_MAX:
-            _existing_balances.clear()
-        _existing_balances.update(missing)
-
-    transaction.on_commit(remember)
-
-
-def lock_wallet_balances(*, keys) -> dict[tuple[str, str], Balance]:
-    """Lock (creating if missing) the balances ``keys`` = {(wallet_id, asset)} in (wallet, asset) order, in one
-    query. Needs a transaction. The same order as ``lock_balances`` within one wallet."""
-    keys = {(str(w), a) for w, a in keys}
-    if not keys:
-        return {}
-    ensure_balances(keys=keys)
-    match = Q()
-    for w in sorted({w for w, _ in keys}):
-        match |= Q(wallet_id=w, asset__in=sorted(a for ww, a in keys if ww == w))
-    rows = Balance.objects.select_for_update(no_key=True).filter(match).order_by("wallet_id", "asset")
-    return {(str(b.wallet_id), b.asset): b for b in rows}
-
-
 def wallet_post_many(postings: list[Posting], *, locked: dict | None = None) -> dict[tuple[str, str], Balance]:
     """Apply ``postings`` (any wallets) in order, atomically: the rules of ``wallet_post`` (one ledger row per
     movement, nothing below zero) with one lock query, one UPDATE for all changed balances and one INSERT for all
     ledger rows, whatever the number of postings. Raises ``InsufficientBalance`` and writes nothing if any movement
     would take a balance below zero at its point in the sequence.
 
-    ``locked``: the result of ``lock_wallet_balances`` for these postings, when the caller already holds the locks
+    ``locked``: the result of ``trading.locks.lock_balances`` for these postings, when the caller already holds the locks
     in this transaction (saves the lock query; its values must be current)."""
     postings = [p for p in postings if any(m.available or m.locked for m in p.movements)]
     if not postings:
@@ -196,7 +155,7 @@ def wallet_post_many(postings: list[Posting], *, locked: dict | None = None) -> 
 
 def _post_many(postings, locked):
     keys = {(str(p.wallet_id), m.asset) for p in postings for m in p.movements}
-    balances = locked if locked is not None and keys <= locked.keys() else lock_wallet_balances(keys=keys)
+    balances = locked if locked is not None and keys <= locked.keys() else locks.lock_balances(keys=keys)
     ledger = []
     for p in postings:
         for m in p.movements:

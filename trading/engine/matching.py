@@ -225,10 +225,9 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
         status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
     else:
         status = OrderStatus.EXPIRED
-    result = MatchResult(executions=executions, status=status, filled_quantity=filled, remaining_quantity=remaining)
-    if filled:
-        result = replace(result, slippage_pct=slippage_pct(intent.side, result.avg_price, market.last_price))
-    return result
+    avg = (sum((e.quote_amount for e in executions), ZERO) / filled).quantize(PRICE_QUANTUM) if filled else None
+    return MatchResult(executions=executions, status=status, filled_quantity=filled, remaining_quantity=remaining,
+                       slippage_pct=slippage_pct(intent.side, avg, market.last_price) if filled else ZERO)
 
 
 def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
@@ -325,8 +324,10 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         intent.side, intent.type, intent.trigger_price, market.last_price)
     sim_intent = intent if fired_now else triggered_intent(intent)
     sim_market = market if fired_now else _unfired_market(intent, market)
+    reusable = None
     try:
         result = match_order(sim_intent, sim_market, fee_rate, instrument=instrument, slippage=slippage)
+        reusable = result if fired_now else None
     except EngineRejection as exc:
         result = _rejected(exc.code, exc.message, intent.quantity or ZERO)
 
@@ -368,4 +369,4 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
                    notional=notional, est_fee=est_fee, fee_bps=bps_for(fee_rate, role), fee_role=role,
                    balance_required=required, balance_asset=asset,
                    rests=not fired_now or result.rests, status=status,
-                   reject_code=reject_code, reject_message=reject_message)
+                   reject_code=reject_code, reject_message=reject_message, match=reusable)

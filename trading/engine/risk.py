@@ -30,7 +30,7 @@ from .types import CheckResult, EngineRejection, RejectCode, RiskContext, Side
 
 HUNDRED = Decimal(100)
 
-Rule = Callable[[RiskContext], CheckResult]
+Rule = Callable[..., CheckResult | bool]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed
 
 
 def _result(rule: str, passed: bool, code: RejectCode, message: str, limit, value, **details) -> CheckResult:
@@ -44,8 +44,10 @@ def _wire(value) -> str | None:
     return fmt(value) if isinstance(value, Decimal) else str(value)
 
 
-def check_agent_active(ctx: RiskContext) -> CheckResult:
+def check_agent_active(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     passed = ctx.agent_status == "active"
+    if quick:
+        return passed
     message = "agent is active" if passed else f"agent is {ctx.agent_status}; only active agents can trade"
     return _result("agent_active", passed, RejectCode.AGENT_INACTIVE, message, "active", ctx.agent_status)
 
@@ -65,9 +67,11 @@ def daily_loss_breached(ctx: RiskContext) -> bool:
     return ctx.daily_loss_tripped or (loss > 0 and loss >= daily_loss_limit(ctx))
 
 
-def check_daily_loss(ctx: RiskContext) -> CheckResult:
+def check_daily_loss(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     loss, limit, q = daily_loss(ctx), daily_loss_limit(ctx), ctx.quote_asset
     breached = daily_loss_breached(ctx)
+    if quick:
+        return not (breached and ctx.side == Side.BUY)
     if breached and ctx.side == Side.BUY:
         why = "tripped earlier today" if loss < limit else f"loss today {money(loss)} {q}"
         message = (f"daily loss limit reached ({why}; limit {pct(ctx.limits.daily_loss_limit_pct)}% of starting "
@@ -84,29 +88,37 @@ def check_daily_loss(ctx: RiskContext) -> CheckResult:
                    tripped=breached, limit_pct=ctx.limits.daily_loss_limit_pct)
 
 
-def check_order_rate(ctx: RiskContext) -> CheckResult:
+def check_order_rate(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit, count = ctx.limits.order_rate_limit, ctx.orders_last_minute
     passed = count < limit
+    if quick:
+        return passed
     message = (f"{count} orders in the last 60 s, limit {limit} per minute" if passed else
                f"{count} orders in the last 60 s reach the limit of {limit} per minute")
     return _result("order_rate", passed, RejectCode.RISK_ORDER_RATE, message, limit, count)
 
 
-def check_min_order_size(ctx: RiskContext) -> CheckResult:
+def check_min_order_size(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     usd, limit = ctx.notional * ctx.quote_usd_rate, ctx.limits.min_order_size_usd
     passed = usd >= limit
+    if quick:
+        return passed
     message = (f"order notional {money(usd)} USD is at least the minimum {money(limit)} USD" if passed else
                f"order notional {money(usd)} USD is below the minimum {money(limit)} USD")
     return _result("min_order_size", passed, RejectCode.RISK_MIN_ORDER_SIZE, message, limit, usd)
 
 
-def check_max_order_size(ctx: RiskContext) -> CheckResult:
+def check_max_order_size(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit_pct, q = ctx.limits.max_order_size_pct, ctx.quote_asset
     cap = ctx.available_quote * limit_pct / HUNDRED
     if ctx.side == Side.SELL:
+        if quick:
+            return True
         message = "sells are not limited by the available quote balance"
         return _result("max_order_size", True, RejectCode.RISK_MAX_ORDER_SIZE, message, cap, ctx.notional)
     passed = ctx.notional <= cap
+    if quick:
+        return passed
     verb = "is within" if passed else "exceeds"
     message = (f"order notional {money(ctx.notional)} {q} {verb} {pct(limit_pct)}% of available "
                f"{money(ctx.available_quote)} {q} ({money(cap)})")
@@ -114,15 +126,19 @@ def check_max_order_size(ctx: RiskContext) -> CheckResult:
                    limit_pct=limit_pct)
 
 
-def check_max_position_size(ctx: RiskContext) -> CheckResult:
+def check_max_position_size(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit_pct, q = ctx.limits.max_position_size_pct, ctx.quote_asset
     cap = ctx.equity * limit_pct / HUNDRED
     if ctx.side == Side.SELL:
+        if quick:
+            return True
         value = max(ctx.position_quantity - ctx.quantity, Decimal(0)) * ctx.price
         message = "sells only reduce the position"
         return _result("max_position_size", True, RejectCode.RISK_MAX_POSITION_SIZE, message, cap, value)
     value = (ctx.position_quantity + ctx.quantity) * ctx.price
     passed = value <= cap
+    if quick:
+        return passed
     verb = "is within" if passed else "exceeds"
     message = (f"resulting position {money(value)} {q} {verb} {pct(limit_pct)}% of equity "
                f"{money(ctx.equity)} {q} ({money(cap)})")
@@ -130,9 +146,11 @@ def check_max_position_size(ctx: RiskContext) -> CheckResult:
                    limit_pct=limit_pct)
 
 
-def check_max_open_orders(ctx: RiskContext) -> CheckResult:
+def check_max_open_orders(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit, count = ctx.limits.max_open_orders, ctx.open_orders
     passed = not ctx.adds_open_order or count < limit
+    if quick:
+        return passed
     if not ctx.adds_open_order:
         message = f"the order would not rest; {count} open orders, limit {limit}"
     elif passed:
@@ -142,20 +160,26 @@ def check_max_open_orders(ctx: RiskContext) -> CheckResult:
     return _result("max_open_orders", passed, RejectCode.RISK_MAX_OPEN_ORDERS, message, limit, count)
 
 
-def check_balance(ctx: RiskContext) -> CheckResult:
+def check_balance(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     if ctx.side == Side.BUY:
         need, have, q = ctx.balance_required, ctx.available_quote, ctx.quote_asset
         passed = need <= have
+        if quick:
+            return passed
         message = (f"order needs {money(need)} {q} including the fee; available {money(have)} {q}" if passed else
                    f"insufficient {q}: order needs {money(need)} {q} including the fee, available {money(have)} {q}")
         return _result("balance", passed, RejectCode.INSUFFICIENT_BALANCE, message, have, need, asset=q)
     need, base = ctx.quantity, ctx.base_asset
     if ctx.reduce_only and need > ctx.position_quantity:
+        if quick:
+            return False
         message = (f"reduce-only sell of {plain(need)} {base} exceeds the position "
                    f"{plain(ctx.position_quantity)} {base}")
         return _result("balance", False, RejectCode.INSUFFICIENT_BALANCE, message, ctx.position_quantity, need,
                        asset=base)
     passed = need <= ctx.available_base
+    if quick:
+        return passed
     message = (f"sell of {plain(need)} {base}; available {plain(ctx.available_base)} {base}" if passed else
                f"insufficient {base}: sell of {plain(need)} {base}, available {plain(ctx.available_base)} {base}")
     return _result("balance", passed, RejectCode.INSUFFICIENT_BALANCE, message, ctx.available_base, need,
@@ -180,8 +204,13 @@ def run_chain(ctx: RiskContext) -> list[CheckResult]:
 
 
 def enforce(ctx: RiskContext) -> None:
-    """Raise ``EngineRejection`` for the first rule the order breaks; return quietly if all pass."""
+    """Raise ``EngineRejection`` for the first rule the order breaks; return quietly if all pass.
+
+    Each rule is first asked for its verdict only (``quick``: no message formatting, the hot path of every
+    order); the full result with its message is built for the rule that fails."""
     for rule in RISK_CHAIN:
+        if rule(ctx, True):
+            continue
         result = rule(ctx)
         if not result.passed:
             raise EngineRejection(result.code, result.message,

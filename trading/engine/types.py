@@ -227,6 +227,7 @@ class RejectCode(StrEnum):
     RISK_MAX_POSITION_SIZE = "RISK_MAX_POSITION_SIZE"
     RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    MARKET_CLOSED = "MARKET_CLOSED"  # the pair is halted, or has no fresh price for an order that executes now
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,9 @@ class Preview:
     status: OrderStatus  # the status the order would have right after placement
     reject_code: str | None = None  # the matcher refuses it (FOK not fillable, post-only would take, ...)
     reject_message: str | None = None
+    # The match the preview ran, when it ran the order as it is (fired now) against the given market: executing
+    # the order against that same market state gives exactly this result, so a caller may reuse it.
+    match: "MatchResult | None" = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,17 @@ Exchange rules (422):
 - ``quantity`` a multiple of ``step_size`` -> ``INVALID_STEP_SIZE``;
 - ``quantity >= min_qty`` and notional >= ``min_notional`` -> ``INVALID_QUANTITY``. The notional is quantity times
   the limit price (limit, stop_limit), the trigger price (stop_loss, take_profit), the ``reference_price`` when the
-  caller gives one (market orders), or ``quote_quantity`` itself.
+  caller gives one (market orders), or ``quote_quantity`` itself when there is no price at all.
+- One rule for both sizes: a ``quote_quantity`` is judged as the base quantity it buys at the reference price,
+  ``floor(quote_quantity / price, step)``, against min_qty and min_notional, like a ``quantity``; a
+  ``quote_quantity`` finer than 8 places (the quote asset's precision) -> ``INVALID_STEP_SIZE``, never truncated.
 - the symbol must be the instrument's -> ``UNKNOWN_SYMBOL``.
 """
 
 from dataclasses import replace
 from decimal import Decimal
 
-from .money import is_multiple
+from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
 
 from ._text import plain
 from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce
@@ -78,26 +81,44 @@ def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, refer
                 f"{name} {plain(value)} is not a multiple of the tick size {plain(instrument.tick_size)}",
                 {"field": name, "value": str(value), "tick_size": str(instrument.tick_size)})
     quantity = intent.quantity
-    if quantity is not None:
-        if not is_multiple(quantity, instrument.step_size):
+    if quantity is not None and not is_multiple(quantity, instrument.step_size):
+        raise EngineRejection(
+            RejectCode.INVALID_STEP_SIZE,
+            f"quantity {plain(quantity)} is not a multiple of the step size {plain(instrument.step_size)}",
+            {"field": "quantity", "value": str(quantity), "step_size": str(instrument.step_size)})
+    field = "quantity"
+    price = intent.price or intent.trigger_price or reference_price
+    if intent.quote_quantity is not None:
+        # One rule for both sizes: a quote_quantity stands for the base quantity it buys at the reference price,
+        # rounded DOWN to the step, and that quantity meets min_qty and min_notional exactly like a quantity.
+        # Amounts finer than the quote asset's precision (8 places) would be cut silently: refused instead.
+        field = "quote_quantity"
+        if not is_multiple(intent.quote_quantity, AMOUNT_QUANTUM):
             raise EngineRejection(
                 RejectCode.INVALID_STEP_SIZE,
-                f"quantity {plain(quantity)} is not a multiple of the step size {plain(instrument.step_size)}",
-                {"field": "quantity", "value": str(quantity), "step_size": str(instrument.step_size)})
-        if quantity < instrument.min_qty:
-            raise EngineRejection(
-                RejectCode.INVALID_QUANTITY,
-                f"quantity {plain(quantity)} is below the minimum {plain(instrument.min_qty)} {instrument.base}",
-                {"field": "quantity", "value": str(quantity), "min_qty": str(instrument.min_qty)})
-    price = intent.price or intent.trigger_price or reference_price
-    notional = intent.quote_quantity if quantity is None else (quantity * price if price is not None else None)
+                f"quote_quantity {plain(intent.quote_quantity)} has more than {AMOUNT_PLACES} decimal places "
+                f"({instrument.quote} precision)",
+                {"field": field, "value": str(intent.quote_quantity), "step_size": str(AMOUNT_QUANTUM)})
+        if price is not None:
+            quantity = quantize_down(intent.quote_quantity / price, instrument.step_size)
+    if quantity is not None and quantity < instrument.min_qty:
+        what = (f"quantity {plain(quantity)}" if field == "quantity" else
+                f"quote_quantity {plain(intent.quote_quantity)} {instrument.quote} buys {plain(quantity)} "
+                f"{instrument.base} at {plain(price)}, which")
+        raise EngineRejection(
+            RejectCode.INVALID_QUANTITY,
+            f"{what} is below the minimum {plain(instrument.min_qty)} {instrument.base}",
+            {"field": field, "value": str(quantity), "min_qty": str(instrument.min_qty)})
+    if quantity is None:
+        notional = intent.quote_quantity
+    else:
+        notional = quantity * price if price is not None else None
     if notional is not None and notional < instrument.min_notional:
         raise EngineRejection(
             RejectCode.INVALID_QUANTITY,
             f"order notional {plain(notional)} {instrument.quote} is below the minimum "
             f"{plain(instrument.min_notional)} {instrument.quote}",
-            {"field": "quantity" if quantity is not None else "quote_quantity", "notional": str(notional),
-             "min_notional": str(instrument.min_notional)})
+            {"field": field, "notional": str(notional), "min_notional": str(instrument.min_notional)})
 
 
 def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
@@ -106,15 +127,18 @@ def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
 
     ``reference_price`` (the last price) lets a market order given by quantity be checked against min_notional.
     """
-    intent = replace(intent,
-                     side=_enum(Side, intent.side, "side"),
-                     type=_enum(OrderType, intent.type, "type"),
-                     time_in_force=_enum(TimeInForce, intent.time_in_force or TimeInForce.GTC, "time_in_force"))
+    side, otype, tif = intent.side, intent.type, intent.time_in_force or TimeInForce.GTC
+    if (type(side) is not Side or type(otype) is not OrderType or type(tif) is not TimeInForce
+            or intent.time_in_force is None):
+        intent = replace(intent, side=_enum(Side, side, "side"), type=_enum(OrderType, otype, "type"),
+                         time_in_force=_enum(TimeInForce, tif, "time_in_force"))
     if intent.symbol != instrument.symbol:
         raise EngineRejection(RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {intent.symbol!r}",
                               {"symbol": intent.symbol})
     _check_shape(intent)
     _check_exchange_rules(intent, instrument, reference_price)
-    if intent.type == OrderType.MARKET:
-        intent = replace(intent, time_in_force=market_time_in_force(intent.time_in_force))
+    if intent.type == OrderType.MARKET and intent.time_in_force == TimeInForce.GTC:
+        intent = OrderIntent(intent.symbol, intent.side, intent.type, intent.quantity, intent.quote_quantity,
+                             intent.price, intent.trigger_price, TimeInForce.IOC, intent.post_only,
+                             intent.reduce_only)
     return intent

@@ -18,13 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from trading.engine import matching
-from trading.engine.types import EngineRejection
+from trading import locks
+from trading.engine import lifecycle as lc
 from trading.models import Order
 from trading.services import market
-from trading.services.fees import order_fee_rate
-from trading.services.orders import intent_of
-from trading.services.settlement import close_orders, settle, sweep_key
+from trading.services.settlement import apply_plans, close_orders, order_state
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +37,7 @@ def order_execute(*, order_id, symbol: str | None = None) -> int:
     if symbol is None:  # executed already (in another task's batch, usually) or gone: one query, no transaction
         return 0
     with transaction.atomic():
-        batch = list(Order.objects.select_for_update(no_key=True, skip_locked=True)
-                     .filter(needs_execution=True, symbol=symbol)
-                     .order_by("created_at")[:settings.EXECUTION_BATCH_SIZE])
-        if all(str(o.pk) != str(order_id) for o in batch):
-            batch += list(Order.objects.select_for_update(no_key=True, skip_locked=True)
-                          .filter(pk=order_id, needs_execution=True))
+        batch = locks.lock_orders_to_execute(symbol=symbol, limit=settings.EXECUTION_BATCH_SIZE, order_id=order_id)
         if not batch:
             return 0
         now = timezone.now()
@@ -58,23 +51,5 @@ def order_execute(*, order_id, symbol: str | None = None) -> int:
         except market.MarketClosed as exc:
             close_orders(batch, status=Order.Status.REJECTED, code=exc.code, reason=exc.message, now=now)
             return len(batch)
-        items, rejected, waiting = [], [], []
-        for order in batch:
-            try:
-                result = matching.match_order(intent_of(order), state, order_fee_rate(order), instrument=spec)
-            except EngineRejection as exc:  # post-only that would take now
-                rejected.append((order, exc))
-                continue
-            if order.trigger_price is not None and not result.triggered:
-                waiting.append(order)  # fired at placement, but the price moved back before a worker got to it
-                continue
-            items.append((order, result, result.triggered))
-        settle(items, now=now)
-        for order, exc in rejected:
-            close_orders([order], status=Order.Status.REJECTED, code=str(exc.code), reason=exc.message, now=now)
-        for order in waiting:
-            order.needs_execution = False
-            order.sweep_price, order.fires = sweep_key(side=order.side, order_type=order.type,
-                                                       price=order.trigger_price)
-            order.save(update_fields=["needs_execution", "sweep_price", "fires", "updated_at"])
+        apply_plans([(order, lc.execute(order_state(order), state, instrument=spec)) for order in batch], now=now)
         return len(batch)

@@ -23,7 +23,7 @@ def _done_key(order_id) -> str:
 
 def orders_done_signal(*, signals: list[tuple]) -> None:
     """Wake whoever waits on these orders: ``signals`` = [(order_id, status)], one pipelined round trip. Call after
-    commit. (Order, fill and position events for the streams go through ``common.events``.)"""
+    commit. (Order, fill and position events for the streams and webhooks go through ``common.events``.)"""
     redis = get_redis()
     if redis is None or not signals:
         return

@@ -6,7 +6,12 @@ Placing an order, in one short transaction:
    first one's order (the unique constraint (wallet, client_order_id) is the last guard);
 2. gather the risk context and run the engine's risk chain;
 3. insert the order and lock what it may spend (``trading.wallet``, reason ``order_lock``);
-4. after commit, an order that takes liquidity on arrival is handed to a worker (``fill_order``).
+4. an order that takes liquidity on arrival is executed and settled in the same transaction
+   (``ORDER_FILL_ON_PLACEMENT``, the default; see docs/orders.md) or, with that setting off, handed to a worker
+   (``fill_order``) after commit.
+
+The rules (validation, what executes now, the lock, the risk context, the fill) are the engine's
+(``trading.engine.lifecycle``); this module loads, locks (``trading.locks``) and stores.
 
 The market read (Redis), the instrument, validation and the engine's preview happen before the transaction: they
 depend on the market, not on the wallet.
@@ -14,6 +19,7 @@ depend on the market, not on the wallet.
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -21,34 +27,28 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common import events as bus
 from common.errors import ApplicationError, BusinessRejection, Conflict, NotFound, ValidationFailed
-from common.events import publish_on_commit
-from common.money import ZERO, quantize_amount, quantize_down, quantize_up
-from trading.engine import fees as engine_fees
-from trading.engine import matching, validation
+from common.money import ZERO, quantize_down
+from trading import locks
+from trading.engine import lifecycle as lc
 from trading.engine import risk as engine_risk
 from trading.engine.types import (
     EngineRejection,
-    FeeRate,
-    InstrumentSpec,
-    Liquidity,
-    MarketState,
     OrderIntent,
     OrderType,
-    Preview,
     RejectCode,
     Side,
     TimeInForce,
 )
-from trading.events import OrdersChanged, RiskBreach
-from trading.models import OPEN_ORDER_STATUSES, Balance, LedgerEntry, Order, Position, Wallet
+from trading.models import Balance, Order, Position, Wallet
 from trading.selectors import wallet_trading_guard, wallet_trading_guard_locked
 from trading.selectors_orders import order_get
-from trading.services import market
+from trading.services import market, settlement
 from trading.services.fees import wallet_fee_rate
-from trading.services.risk import daily_loss_trip_record, order_counts, risk_inputs
-from trading.services.settlement import close_orders, sweep_key
-from trading.wallet import Movement, Posting, ensure_balances, wallet_post_many
+from trading.services.risk import agent_limits, daily_loss_trip_record, order_counts, risk_account
+from trading.services.settlement import close_orders
+from trading.wallet import Posting, wallet_post_many
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
 CONDITIONAL_TYPES = {OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT}
@@ -62,6 +62,8 @@ def engine_error(exc: EngineRejection) -> ApplicationError:
         return ValidationFailed(exc.message, details=exc.details)
     if exc.code == RejectCode.UNKNOWN_SYMBOL:
         return NotFound(exc.message, code=str(exc.code), details=exc.details)
+    if exc.code == RejectCode.MARKET_CLOSED:
+        return market.MarketClosed(exc.message, details=exc.details)
     return BusinessRejection(exc.message, code=str(exc.code), details=exc.details)
 
 
@@ -86,16 +88,7 @@ def body_hash(intent: OrderIntent, kind: str = "order") -> str:
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """An order checked against its pair and the market now, before any wallet state is looked at."""
-
-    intent: OrderIntent  # validated and normalised by the engine
-    spec: InstrumentSpec
-    state: MarketState
-    fee_rate: FeeRate
-    preview: Preview
-    takes_now: bool  # executes on arrival (a worker fills it after commit)
+Prepared = lc.Prepared  # an order checked against its pair and the market now (the engine's ``prepare``)
 
 
 @dataclass(frozen=True)
@@ -108,56 +101,23 @@ class Placement:
 def prepare(*, wallet: Wallet, intent: OrderIntent) -> Prepared:
     wallet_trading_guard(wallet=wallet, symbol=intent.symbol)  # a battle wallet: paused, pairs
     spec = market.instrument_spec(intent.symbol)
-    if not market.instrument_is_trading(intent.symbol):
-        raise market.MarketClosed(f"{intent.symbol} is halted: no trading.", details={"symbol": intent.symbol})
-    state = market.market_state(intent.symbol)
+    trading = market.instrument_is_trading(intent.symbol)
+    state = market.market_state(intent.symbol) if trading else None
     try:
-        intent = validation.validate_intent(intent, spec, reference_price=state.last_price)
+        return lc.prepare(intent, instrument=spec, market=state, fee_rate=wallet_fee_rate(wallet_id=wallet.pk),
+                          trading=trading)
     except EngineRejection as exc:
         raise engine_error(exc) from None
-    if intent.type == OrderType.MARKET:
-        takes_now = True
-    elif intent.type == OrderType.LIMIT:
-        takes_now = matching.is_marketable(intent, state)
-    else:
-        takes_now = matching.is_triggered(intent.side, intent.type, intent.trigger_price, state.last_price)
-    if takes_now and state.stale:
-        market.market_state(intent.symbol, require_fresh=True)  # raises MARKET_CLOSED
-    fee_rate = wallet_fee_rate(wallet_id=wallet.pk)
-    preview = matching.preview(intent, state, fee_rate, instrument=spec)
-    return Prepared(intent=intent, spec=spec, state=state, fee_rate=fee_rate, preview=preview, takes_now=takes_now)
+
+
+def market_buffer_pct() -> Decimal:
+    return Decimal(str(settings.MARKET_ORDER_MAX_SLIPPAGE_PCT))
 
 
 def lock_requirement(prep: Prepared, balances: dict[str, Balance]) -> tuple[str, Decimal]:
-    """(asset, amount) the order must lock when accepted.
-
-    Resting and conditional orders: the engine's ``order_lock``. Market orders execute a moment later on a worker,
-    so they lock too: sells their base quantity; buys by quote_quantity that amount plus the taker fee; buys by
-    quantity the estimated notional plus ``MARKET_ORDER_MAX_SLIPPAGE_PCT`` plus the taker fee on it. What a fill
-    does not use is released right after it.
-    """
-    intent, pv, spec = prep.intent, prep.preview, prep.spec
-    if intent.type != OrderType.MARKET:
-        return matching.order_lock(intent, prep.fee_rate, instrument=spec)
-    buffer = 1 + Decimal(settings.MARKET_ORDER_MAX_SLIPPAGE_PCT) / 100
-    if intent.side == Side.SELL:
-        if intent.quantity is not None:
-            return spec.base, intent.quantity
-        held = balances[spec.base].available if spec.base in balances else ZERO
-        wanted = quantize_up(pv.quantity * buffer, spec.step_size)
-        return spec.base, max(min(wanted, quantize_down(held, spec.step_size)), pv.quantity)
-    if intent.quote_quantity is not None:
-        notional = intent.quote_quantity
-    else:
-        notional = quantize_amount(pv.notional * buffer)
-    return spec.quote, notional + engine_fees.fee_for(notional, prep.fee_rate, Liquidity.TAKER)
-
-
-def lock_wallet(*, wallet_id, assets) -> dict[str, Balance]:
-    """Lock every balance of the wallet in asset order (one query), having first created ``assets`` if missing."""
-    ensure_balances(keys={(wallet_id, a) for a in assets})
-    return {b.asset: b for b in
-            Balance.objects.select_for_update(no_key=True).filter(wallet_id=wallet_id).order_by("asset")}
+    """(asset, amount) the order must lock when accepted: the engine's ``lifecycle.lock_requirement``."""
+    held = balances[prep.instrument.base].available if prep.instrument.base in balances else ZERO
+    return lc.lock_requirement(prep, available_base=held, market_buffer_pct=market_buffer_pct())
 
 
 def _by_client_id(wallet: Wallet, client_order_id: str) -> Order | None:
@@ -178,56 +138,36 @@ def _is_client_id_conflict(exc: IntegrityError) -> bool:
 
 def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | None, digest: str,
             balances: dict[str, Balance], now, trips: list, counts=None,
-            open_delta: int = 0, recent_delta: int = 0) -> Order:
-    """Risk-check, insert and lock one order. Runs in the caller's transaction with the wallet's balances locked."""
+            open_delta: int = 0, recent_delta: int = 0, fill_now: bool = False) -> Order:
+    """Risk-check, insert and lock one order (``lifecycle.accept``); with ``fill_now``, an order that takes
+    liquidity on arrival is executed and settled right here. Runs in the caller's transaction with the wallet's
+    balances locked."""
     wallet_trading_guard_locked(wallet=wallet)  # a battle stopping meanwhile: refused (no query for main wallets)
-    intent, pv, spec = prep.intent, prep.preview, prep.spec
-    if pv.reject_code:
-        raise BusinessRejection(pv.reject_message or pv.reject_code, code=pv.reject_code,
-                                details={"symbol": intent.symbol})
-    expires_now = intent.type == OrderType.LIMIT and not prep.takes_now and intent.time_in_force != TimeInForce.GTC
-    lock_asset, lock_amount = lock_requirement(prep, balances)
-    inputs = risk_inputs(agent=agent, wallet=wallet, intent=intent, spec=spec, preview=pv, balances=balances,
-                         balance_required=lock_amount if intent.side == Side.BUY else pv.quantity, now=now,
-                         persist=True, counts=counts, open_orders_delta=open_delta, recent_orders_delta=recent_delta)
-    if inputs.newly_tripped:
-        trips.append((wallet.pk, inputs.valuation.equity))
-    try:
-        engine_risk.enforce(inputs.ctx)
-    except EngineRejection as exc:
-        raise engine_error(exc) from None
-
-    order = Order(
-        wallet=wallet, agent=agent, symbol=intent.symbol, base_asset=spec.base, quote_asset=spec.quote,
-        side=str(intent.side), type=str(intent.type), time_in_force=str(intent.time_in_force),
-        quantity=intent.quantity, quote_quantity=intent.quote_quantity, price=intent.price,
-        trigger_price=intent.trigger_price, post_only=intent.post_only, reduce_only=intent.reduce_only,
-        client_order_id=client_order_id, body_hash=digest, locked_asset=lock_asset,
-        maker_fee_bps=prep.fee_rate.maker_bps, taker_fee_bps=prep.fee_rate.taker_bps,
-        reference_price=prep.state.last_price, created_at=now, updated_at=now,
-    )
-    if expires_now:
-        # An ioc/fok limit that cannot take now: nothing to do, nothing to lock (fok was refused by the preview).
-        order.status, order.closed_at = Order.Status.EXPIRED, now
-        order.status_reason = "time in force: nothing was fillable at once"
-        order.save(force_insert=True)
-        publish_on_commit([OrdersChanged(orders=(order,))])
+    account = risk_account(agent=agent, wallet=wallet, balances=balances, quote=prep.instrument.quote, now=now,
+                           persist=True, counts=counts, open_orders_delta=open_delta,
+                           recent_orders_delta=recent_delta)
+    acc = lc.accept(prep, account, order_id=str(uuid.uuid4()), wallet_id=str(wallet.pk),
+                    limits=agent_limits(agent), now=now, market_buffer_pct=market_buffer_pct(),
+                    client_order_id=client_order_id)
+    if acc.daily_loss_tripped_now:
+        trips.append((wallet.pk, account.equity))
+    if acc.rejection is not None:
+        exc = engine_error(acc.rejection)
+        exc.events = acc.events  # a risk.breach, delivered by the caller once the transaction has rolled back
+        raise exc
+    order = settlement.new_order(acc.order, agent=agent, body_hash=digest)
+    locked = {(str(wallet.pk), a): b for a, b in balances.items()}
+    if order.needs_execution and fill_now:
+        # Executed here, against the market state it was prepared on (the preview's match is the execution): the
+        # order row goes in in its final state and its lock is posted with its fills, in one ledger statement.
+        plan = lc.execute(acc.order, prep.market, instrument=prep.instrument, prepared=prep)
+        settlement.apply_plans([(order, plan)], now=now, locked=locked, prior_events=acc.events, accepted=acc)
         return order
-    if prep.takes_now:
-        order.needs_execution = True
-    elif intent.type == OrderType.LIMIT:
-        order.sweep_price, order.fires = sweep_key(side=order.side, order_type=order.type, price=intent.price)
-    else:
-        order.sweep_price, order.fires = sweep_key(side=order.side, order_type=order.type,
-                                                   price=intent.trigger_price)
-    order.locked_amount = lock_amount
     order.save(force_insert=True)
-    if not order.needs_execution:  # one that executes now is published with its fills by the settlement
-        publish_on_commit([OrdersChanged(orders=(order,))])
     # the wallet's balances are locked already (lock_wallet): post with them, no second lock query
-    wallet_post_many([Posting(wallet.pk, (Movement(lock_asset, available=-lock_amount, locked=lock_amount),),
-                              LedgerEntry.Reason.ORDER_LOCK, "order", str(order.pk))],
-                     locked={(str(wallet.pk), a): b for a, b in balances.items()})
+    wallet_post_many([Posting(wallet.pk, p.movements, p.reason, p.ref_type, p.order_id) for p in acc.postings],
+                     locked=locked)
+    settlement.after_commit(acc.events)
     if order.needs_execution:
         order_id, symbol = order.pk, order.symbol
         transaction.on_commit(lambda: _enqueue_execution(order_id, symbol))
@@ -240,10 +180,12 @@ def _enqueue_execution(order_id, symbol: str) -> None:
     fill_order.delay(str(order_id), symbol)
 
 
-def _report_breach(agent, exc: BusinessRejection) -> None:
-    """A risk rule refused the order: a ``risk.breach`` webhook, recorded outside the rolled-back transaction."""
-    if str(exc.code).startswith("RISK_"):
-        publish_on_commit([RiskBreach(agent_id=agent.pk, code=exc.code, message=exc.message, details=exc.details)])
+def _report_breach(exc: ApplicationError) -> None:
+    """A risk rule refused the order: its ``risk.breach`` event, delivered now that the refused order's
+    transaction has rolled back (``common.events``; the webhooks subscribe)."""
+    events = getattr(exc, "events", None)
+    if events:
+        bus.deliver(list(events))
 
 
 def _record_trips(trips: list, now) -> None:
@@ -265,19 +207,19 @@ def order_place(*, agent, wallet: Wallet, intent: OrderIntent, client_order_id: 
     trips: list = []
     try:
         with transaction.atomic():
-            balances = lock_wallet(wallet_id=wallet.pk, assets=(prep.spec.base, prep.spec.quote))
+            balances = locks.lock_wallet(wallet_id=wallet.pk, assets=(prep.instrument.base, prep.instrument.quote))
             if client_order_id:
                 existing = _by_client_id(wallet, client_order_id)
                 if existing is not None:
                     return _replay(existing, digest)
             order = _accept(agent=agent, wallet=wallet, prep=prep, client_order_id=client_order_id, digest=digest,
-                            balances=balances, now=now, trips=trips)
+                            balances=balances, now=now, trips=trips, fill_now=settings.ORDER_FILL_ON_PLACEMENT)
     except IntegrityError as exc:
         if not client_order_id or not _is_client_id_conflict(exc):
             raise
         return _replay(_by_client_id(wallet, client_order_id), digest)
     except BusinessRejection as exc:
-        _report_breach(agent, exc)
+        _report_breach(exc)
         raise
     finally:
         _record_trips(trips, now)
@@ -296,14 +238,13 @@ def order_preview(*, agent, wallet: Wallet, intent: OrderIntent) -> dict:
         if isinstance(exc, ValidationFailed):
             raise
         return {**base, "approved": False, "reason": exc.message, "reason_code": exc.code}
-    pv, spec = prep.preview, prep.spec
+    pv = prep.preview
     balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
     lock_asset, lock_amount = lock_requirement(prep, balances)
-    now = timezone.now()
-    inputs = risk_inputs(agent=agent, wallet=wallet, intent=prep.intent, spec=spec, preview=pv, balances=balances,
-                         balance_required=lock_amount if prep.intent.side == Side.BUY else pv.quantity, now=now,
-                         persist=False)
-    checks = engine_risk.run_chain(inputs.ctx)
+    account = risk_account(agent=agent, wallet=wallet, balances=balances, quote=prep.instrument.quote,
+                           now=timezone.now(), persist=False)
+    checks = engine_risk.run_chain(lc.risk_context(prep, account, limits=agent_limits(agent),
+                                                   lock_amount=lock_amount))
     failed = next((c for c in checks if not c.passed), None)
     reason, code = None, None
     if pv.reject_code:
@@ -314,8 +255,7 @@ def order_preview(*, agent, wallet: Wallet, intent: OrderIntent) -> dict:
             "notional": pv.notional, "est_fee": pv.est_fee, "fee_bps": pv.fee_bps, "fee_role": str(pv.fee_role),
             "est_price": pv.est_price, "est_slippage_pct": f"{pv.est_slippage_pct:f}",
             "balance_required": pv.balance_required, "balance_asset": pv.balance_asset,
-            "lock_amount": lock_amount if not (prep.intent.type == OrderType.LIMIT and not prep.takes_now
-                                               and prep.intent.time_in_force != TimeInForce.GTC) else ZERO,
+            "lock_amount": ZERO if prep.expires_now else lock_amount,
             "status": str(pv.status),
             "checks": [{"rule": c.rule, "passed": c.passed, "code": c.code, "message": c.message, "limit": c.limit,
                         "value": c.value} for c in checks]}
@@ -325,14 +265,14 @@ def order_cancel(*, wallet: Wallet, ref: str) -> Order:
     """Cancel one open order and release what it holds. Cancelling an already cancelled order returns it."""
     order = order_get(wallet=wallet, ref=ref)
     with transaction.atomic():
-        order = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
+        order = locks.lock_order(order_id=order.pk)
         if order.status == Order.Status.CANCELLED:
             return order
         if not order.is_open:
             raise BusinessRejection(f"The order is {order.status}; only open orders can be cancelled.",
                                     code="ORDER_NOT_OPEN", details={"order_id": str(order.pk),
                                                                     "status": order.status})
-        lock_wallet(wallet_id=wallet.pk, assets=())
+        locks.lock_wallet(wallet_id=wallet.pk)
         close_orders([order], status=Order.Status.CANCELLED, reason="cancelled by the agent")
     return order
 
@@ -344,13 +284,10 @@ def order_cancel_all(*, wallet: Wallet, symbol: str | None = None, reason: str =
     then the wallet's balances, like every other writer.
     """
     with transaction.atomic():
-        qs = Order.objects.select_for_update(no_key=True).filter(wallet=wallet, status__in=OPEN_ORDER_STATUSES)
-        if symbol:
-            qs = qs.filter(symbol=symbol)
-        orders = list(qs.order_by("id"))
+        orders = locks.lock_open_orders(wallet_id=wallet.pk, symbol=symbol)
         if not orders:
             return []
-        lock_wallet(wallet_id=wallet.pk, assets=())
+        locks.lock_wallet(wallet_id=wallet.pk)
         close_orders(orders, status=Order.Status.CANCELLED, reason=reason)
     orders.sort(key=lambda o: o.created_at, reverse=True)
     return orders
@@ -379,10 +316,9 @@ def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], ca
         with transaction.atomic():
             cancelled = []
             if cancel_all:
-                cancelled = list(Order.objects.select_for_update(no_key=True)
-                                 .filter(wallet=wallet, symbol=symbol, status__in=OPEN_ORDER_STATUSES).order_by("id"))
-            spec_assets = (preps[0].spec.base, preps[0].spec.quote) if preps else ()
-            balances = lock_wallet(wallet_id=wallet.pk, assets=spec_assets)
+                cancelled = locks.lock_open_orders(wallet_id=wallet.pk, symbol=symbol)
+            spec_assets = (preps[0].instrument.base, preps[0].instrument.quote) if preps else ()
+            balances = locks.lock_wallet(wallet_id=wallet.pk, assets=spec_assets)
             if cancelled:
                 close_orders(cancelled, status=Order.Status.CANCELLED, reason="replaced by a bulk quote update",
                              now=now)
@@ -402,7 +338,7 @@ def quotes_replace(*, agent, wallet: Wallet, symbol: str, quotes: list[dict], ca
                     raise _in_quote(exc, i) from None
                 placed.append(order)  # its lock is in ``balances`` already (posted on these very rows)
     except BusinessRejection as exc:
-        _report_breach(agent, exc)
+        _report_breach(exc)
         raise
     finally:
         _record_trips(trips, now)

@@ -39,6 +39,20 @@ class PositionView:
     updated_at: object
 
 
+def position_view(*, symbol: str, base_asset: str, quote_asset: str, state, mark: Decimal | None,
+                  updated_at) -> PositionView:
+    """A position (``PositionState``) valued at ``mark`` (None: no price): what the API and the streams show."""
+    value = upnl = upnl_pct = None
+    if mark is not None:
+        value = engine_positions.market_value(state, mark)
+        upnl = engine_positions.unrealized_pnl(state, mark)
+        upnl_pct = (upnl / state.cost * 100).quantize(Decimal("0.0001")) if state.cost else ZERO
+    return PositionView(symbol=symbol, base_asset=base_asset, quote_asset=quote_asset, quantity=state.quantity,
+                        avg_entry_price=state.avg_entry_price, cost_basis=state.cost, mark_price=mark,
+                        market_value=value, unrealized_pnl=upnl, unrealized_pnl_pct=upnl_pct,
+                        realized_pnl=state.realized_pnl, fees_paid=state.fees_paid, updated_at=updated_at)
+
+
 def positions_at_mark(*, wallet: Wallet, include_closed: bool = False, rows: list[Position] | None = None
                       ) -> list[PositionView]:
     """The wallet's positions (held ones; closed ones too with ``include_closed``) valued at their last price."""
@@ -46,21 +60,9 @@ def positions_at_mark(*, wallet: Wallet, include_closed: bool = False, rows: lis
     if not include_closed:
         rows = [p for p in rows if p.quantity > 0]
     marks = last_prices([p.symbol for p in rows if p.quantity > 0])
-    out = []
-    for p in rows:
-        state = position_state(p)
-        mark = marks.get(p.symbol)
-        value = upnl = upnl_pct = None
-        if mark is not None:
-            value = engine_positions.market_value(state, mark)
-            upnl = engine_positions.unrealized_pnl(state, mark)
-            upnl_pct = (upnl / state.cost * 100).quantize(Decimal("0.0001")) if state.cost else ZERO
-        out.append(PositionView(symbol=p.symbol, base_asset=p.base_asset, quote_asset=p.quote_asset,
-                                quantity=p.quantity, avg_entry_price=p.avg_entry_price, cost_basis=state.cost,
-                                mark_price=mark, market_value=value, unrealized_pnl=upnl,
-                                unrealized_pnl_pct=upnl_pct, realized_pnl=p.realized_pnl, fees_paid=p.fees_paid,
-                                updated_at=p.updated_at))
-    return out
+    return [position_view(symbol=p.symbol, base_asset=p.base_asset, quote_asset=p.quote_asset,
+                          state=position_state(p), mark=marks.get(p.symbol), updated_at=p.updated_at)
+            for p in rows]
 
 
 @dataclass(frozen=True)
@@ -85,20 +87,21 @@ def portfolio_get(*, wallet: Wallet) -> Portfolio:
     """Cash, positions at mark, equity, PnL and ROI of a wallet (PnL = equity - starting balance)."""
     balances = {b.asset: b for b in Balance.objects.filter(wallet=wallet)}
     quote = settings.QUOTE_ASSET
-    val = wallet_valuation(balances=balances, quote=quote)
     rows = list(Position.objects.filter(wallet=wallet).order_by("symbol"))
-    positions = positions_at_mark(wallet=wallet, rows=rows)
-    realized = sum((p.realized_pnl for p in rows), ZERO)
-    fees_paid = sum((p.fees_paid for p in rows), ZERO)
-    unrealized = sum((p.unrealized_pnl or ZERO for p in positions), ZERO)
-    total = val.equity - wallet.starting_balance
-    roi = (total / wallet.starting_balance * 100).quantize(Decimal("0.0001")) if wallet.starting_balance else ZERO
+    states = {p.symbol: position_state(p) for p in rows}
+    symbols = {f"{a}{quote}" for a, b in balances.items() if a != quote and b.available + b.locked > 0}
+    marks = last_prices(sorted(symbols | {p.symbol for p in rows if p.quantity > 0}))
+    val = wallet_valuation(balances=balances, quote=quote, prices=marks, starting_balance=wallet.starting_balance,
+                           positions=states)
+    positions = [position_view(symbol=p.symbol, base_asset=p.base_asset, quote_asset=p.quote_asset,
+                               state=states[p.symbol], mark=marks.get(p.symbol), updated_at=p.updated_at)
+                 for p in rows if p.quantity > 0]
     cash_b = balances.get(quote)
     return Portfolio(wallet_id=str(wallet.pk), epoch=wallet.epoch, starting_balance=wallet.starting_balance,
                      cash=val.cash, cash_available=cash_b.available if cash_b else ZERO,
-                     positions_value=val.positions_value, equity=val.equity, realized_pnl=realized,
-                     unrealized_pnl=unrealized, fees_paid=fees_paid, total_pnl=total, roi_pct=roi,
-                     positions=positions, unpriced_assets=val.unpriced)
+                     positions_value=val.positions_value, equity=val.equity, realized_pnl=val.realized_pnl,
+                     unrealized_pnl=val.unrealized_pnl, fees_paid=val.fees_paid, total_pnl=val.total_pnl,
+                     roi_pct=val.roi_pct, positions=positions, unpriced_assets=val.unpriced)
 
 
 def equity_snapshot_all(*, now=None) -> int:
@@ -118,22 +121,18 @@ def equity_snapshot_all(*, now=None) -> int:
     symbols = sorted({f"{a}{quote}" for bs in balances.values() for a, b in bs.items()
                       if a != quote and b.available + b.locked > 0})
     prices = last_prices(symbols)
-    realized: dict = {}
-    unrealized: dict = {}
+    positions: dict = {}
     for p in Position.objects.filter(wallet_id__in=wallets.keys()):
-        realized[p.wallet_id] = realized.get(p.wallet_id, ZERO) + p.realized_pnl
-        mark = prices.get(p.symbol)
-        if mark is not None and p.quantity > 0:
-            unrealized[p.wallet_id] = (unrealized.get(p.wallet_id, ZERO)
-                                       + engine_positions.unrealized_pnl(position_state(p), mark))
+        positions.setdefault(p.wallet_id, {})[p.symbol] = position_state(p)
     snaps, anchors = [], []
     day = now.date()
     for wallet_id, wallet in wallets.items():
-        val: Valuation = wallet_valuation(balances=balances.get(wallet_id, {}), quote=quote, prices=prices)
+        val: Valuation = wallet_valuation(balances=balances.get(wallet_id, {}), quote=quote, prices=prices,
+                                          positions=positions.get(wallet_id, {}))
         snaps.append(EquitySnapshot(wallet_id=wallet_id, agent_id=wallet.agent_id, ts=now,
                                     cash=quantize_amount(val.cash), positions_value=quantize_amount(val.positions_value),
-                                    equity=quantize_amount(val.equity), realized_pnl=realized.get(wallet_id, ZERO),
-                                    unrealized_pnl=unrealized.get(wallet_id, ZERO)))
+                                    equity=quantize_amount(val.equity), realized_pnl=val.realized_pnl,
+                                    unrealized_pnl=val.unrealized_pnl))
         anchors.append(DailyEquityAnchor(wallet_id=wallet_id, day=day, equity=quantize_amount(val.equity)))
     with transaction.atomic():
         EquitySnapshot.objects.bulk_create(snaps, ignore_conflicts=True)

@@ -12,44 +12,25 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 
-from common.money import ZERO, quantize_amount
-from trading.engine import risk as engine_risk
+from trading.engine import lifecycle as lc
 from trading.engine.limits import RiskLimits
-from trading.engine.types import InstrumentSpec, OrderIntent, Preview, RiskContext
 from trading.models import OPEN_ORDER_STATUSES, DailyEquityAnchor, EquitySnapshot, Order, Wallet
 from trading.services.market import last_prices
 
 
-@dataclass(frozen=True)
-class Valuation:
-    cash: Decimal  # quote asset, available + locked
-    positions_value: Decimal  # other assets at their last price
-    equity: Decimal
-    prices: dict[str, Decimal]  # symbol -> last price used
-    unpriced: tuple[str, ...] = ()
+Valuation = lc.Valuation
 
 
-def wallet_valuation(*, balances, quote: str | None = None, prices: dict | None = None) -> Valuation:
-    """Value ``balances`` ({asset: obj with available/locked}) in the quote asset at last prices."""
+def wallet_valuation(*, balances, quote: str | None = None, prices: dict | None = None,
+                     starting_balance: Decimal | None = None, positions: dict | None = None) -> lc.Valuation:
+    """Value ``balances`` ({asset: obj with available/locked}) in the quote asset at last prices: the engine's one
+    ``lifecycle.valuation`` (equity, PnL, ROI), with the prices read here when not given."""
     quote = quote or settings.QUOTE_ASSET
-    held = [a for a, b in balances.items() if a != quote and (b.available + b.locked) > 0]
-    symbols = [f"{a}{quote}" for a in held]
     if prices is None:
+        held = [a for a, b in balances.items() if a != quote and (b.available + b.locked) > 0]
+        symbols = [f"{a}{quote}" for a in held] + [s for s in (positions or {}) if s not in held]
         prices = last_prices(symbols)
-    cash = ZERO
-    value = ZERO
-    unpriced = []
-    for asset, b in balances.items():
-        total = b.available + b.locked
-        if asset == quote:
-            cash += total
-        elif total > 0:
-            price = prices.get(f"{asset}{quote}")
-            if price is None:
-                unpriced.append(asset)
-            else:
-                value += total * price
-    return Valuation(cash=cash, positions_value=value, equity=cash + value, prices=prices, unpriced=tuple(unpriced))
+    return lc.valuation(balances, prices, quote=quote, starting_balance=starting_balance, positions=positions)
 
 
 @dataclass(frozen=True)
@@ -131,39 +112,19 @@ def agent_limits(agent) -> RiskLimits:
     return RiskLimits().merged(agent.risk_config or {})
 
 
-@dataclass(frozen=True)
-class RiskInputs:
-    ctx: RiskContext
-    valuation: Valuation
-    newly_tripped: bool  # the daily loss breaker trips with this order (record it)
-
-
-def risk_inputs(*, agent, wallet: Wallet, intent: OrderIntent, spec: InstrumentSpec, preview: Preview, balances,
-                balance_required: Decimal, now: datetime, persist: bool, open_orders_delta: int = 0,
-                recent_orders_delta: int = 0, counts: Counters | None = None) -> RiskInputs:
-    """The context of one order. ``balances``: {asset: Balance} of the whole wallet (locked by the caller when
-    placing). ``*_delta`` adjust the counts for orders placed/cancelled earlier in the same transaction (bulk)."""
-    valuation = wallet_valuation(balances=balances, quote=spec.quote)
+def risk_account(*, agent, wallet: Wallet, balances, quote: str, now: datetime, persist: bool,
+                 open_orders_delta: int = 0, recent_orders_delta: int = 0,
+                 counts: Counters | None = None) -> lc.Account:
+    """What the risk chain needs of the wallet, measured: balances (``{asset: Balance}`` of the whole wallet,
+    locked by the caller when placing), equity at mark, open orders, orders of the last 60 s, equity at 00:00 UTC
+    and whether the breaker tripped today. ``*_delta`` adjust the counts for orders placed/cancelled earlier in the
+    same transaction (a quote ladder)."""
+    equity = wallet_valuation(balances=balances, quote=quote).equity
     if counts is None:
         counts = order_counts(wallet_id=wallet.pk, now=now)
-    open_orders, recent = counts.open_orders, counts.recent_orders
-    day_equity, tripped = day_start_equity(wallet=wallet, equity_now=valuation.equity, now=now, persist=persist,
+    day_equity, tripped = day_start_equity(wallet=wallet, equity_now=equity, now=now, persist=persist,
                                            counters=counts)
-    base = balances.get(spec.base)
-    quote = balances.get(spec.quote)
-    notional = preview.notional
-    if not notional and intent.quantity is not None and intent.price is not None:
-        # an ioc limit that cannot fill now: the engine's preview notional is what executes (nothing); the risk
-        # chain judges the order's size
-        notional = quantize_amount(intent.quantity * intent.price)
-    ctx = RiskContext(
-        limits=agent_limits(agent), side=intent.side, quantity=preview.quantity, price=preview.est_price,
-        notional=notional, fee=preview.est_fee, balance_required=balance_required,
-        available_quote=quote.available if quote else ZERO, available_base=base.available if base else ZERO,
-        position_quantity=(base.available + base.locked) if base else ZERO, equity=valuation.equity,
-        starting_balance=wallet.starting_balance, day_start_equity=day_equity, quote_asset=spec.quote,
-        base_asset=spec.base, agent_status=agent.status, open_orders=open_orders + open_orders_delta,
-        orders_last_minute=recent + recent_orders_delta, daily_loss_tripped=tripped,
-        adds_open_order=preview.rests, reduce_only=intent.reduce_only,
-    )
-    return RiskInputs(ctx=ctx, valuation=valuation, newly_tripped=engine_risk.daily_loss_breached(ctx) and not tripped)
+    return lc.Account(balances=balances, equity=equity, starting_balance=wallet.starting_balance,
+                      day_start_equity=day_equity, daily_loss_tripped=tripped, agent_status=agent.status,
+                      open_orders=counts.open_orders + open_orders_delta,
+                      orders_last_minute=counts.recent_orders + recent_orders_delta)

@@ -1,16 +1,16 @@
-"""Turning the engine's verdicts into rows: fills, ledger postings, order and position updates.
+"""The live driver's persistence: the engine's lifecycle results (``trading.engine.lifecycle``) into rows.
 
-Everything here runs inside the caller's transaction with the ORDER rows already locked (``SELECT ... FOR NO KEY
-UPDATE``). Then, always in this order: the wallets' balances, in (wallet, asset) order, then the positions, in
-(wallet, symbol) order. Every writer of these rows follows the same order (orders -> balances -> positions), so two
-workers, a worker and a cancel, or a sweep and a placement never deadlock.
+Everything here runs inside the caller's transaction with the ORDER rows already locked (``trading.locks``). Then,
+always in this order: the wallets' balances, in (wallet, asset) order, then the positions, in (wallet, symbol)
+order. Every writer of these rows follows the same order (orders -> balances -> positions), so two workers, a
+worker and a cancel, or a sweep and a placement never deadlock.
 
-One batch (a single order executed by a worker, or up to ``SWEEP_BATCH_SIZE`` orders crossed by a tick) costs a
-fixed number of queries: lock balances, lock positions, insert fills, post the ledger (``wallet_post_many``: lock,
-one UPDATE, one INSERT), update orders, update positions.
-
-No fill, fee or PnL rule is computed here: executions come from ``trading.engine.matching`` and positions from
-``trading.engine.positions``. This module only moves what they decided.
+No rule lives here: what a fill moves, the top-up when a slipped fill costs more than was locked, the status after
+a fill, what a close releases, position and PnL all come from ``lifecycle.settle`` / ``lifecycle.close``. This
+module converts rows to the engine's states and back, and writes a batch (a single order, or up to
+``SWEEP_BATCH_SIZE`` orders crossed by a tick) with a fixed number of statements: lock balances, lock positions,
+insert fills, post the ledger (``wallet_post_many``: one UPDATE + INSERT), update orders, update positions. The
+engine's domain events are handed to ``common.events`` after commit (the streams and webhooks subscribe).
 """
 
 from dataclasses import dataclass, field
@@ -19,18 +19,16 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from common.events import publish_on_commit
-from common.money import ZERO
+from common import events as bus
+from trading import locks
 from trading.dbutil import bulk_update_rows
-from trading.engine import matching
-from trading.engine import positions as engine_positions
-from trading.engine.types import EngineRejection, MatchResult, OrderStatus, OrderType, PositionState, Side
-from trading.events import OrdersChanged
-from trading.models import LedgerEntry, Order, Position
+from trading.engine import events as ev
+from trading.engine import lifecycle as lc
+from trading.engine.types import OrderStatus, OrderType, PositionState, Side, TimeInForce
+from trading.models import Fill, Order, Position
 from trading.services import notify
-from trading.wallet import Movement, Posting, lock_wallet_balances, wallet_post_many
+from trading.wallet import Posting, wallet_post_many
 
-Reason = LedgerEntry.Reason
 ORDER_FIELDS = ["status", "filled_quantity", "filled_quote", "fees_paid", "fill_count", "locked_amount",
                 "sweep_price", "fires", "needs_execution", "triggered_at", "closed_at", "reject_code",
                 "status_reason", "updated_at"]
@@ -38,14 +36,8 @@ POSITION_FIELDS = ["quantity", "avg_entry_price", "cost_basis", "realized_pnl", 
 
 
 def sweep_key(*, side: str, order_type: str, price: Decimal) -> tuple[Decimal, str]:
-    """(sweep_price, fires) of a resting order, from the engine's crossing bounds.
-
-    The engine's bound says which orders a tick at P reaches: ``gte`` (order price >= P) means the order acts when
-    the price comes down to it (fires "le"), ``lte`` when it goes up to it (fires "ge").
-    """
-    bounds = matching.crossing_bounds(Side(side), price)
-    bound = bounds.limit if order_type == OrderType.LIMIT else bounds.trigger(OrderType(order_type))
-    return price, (Order.Fires.AT_OR_BELOW if bound.op == "gte" else Order.Fires.AT_OR_ABOVE)
+    """(sweep_price, fires) of a resting order: the engine's ``lifecycle.sweep_key``."""
+    return lc.sweep_key(Side(side), OrderType(order_type), price)
 
 
 def position_state(position: Position) -> PositionState:
@@ -54,245 +46,183 @@ def position_state(position: Position) -> PositionState:
                          cost_basis=position.cost_basis)
 
 
+def order_state(order: Order) -> lc.OrderState:
+    """The engine's view of a stored order."""
+    return lc.OrderState(
+        id=str(order.pk), wallet_id=str(order.wallet_id), symbol=order.symbol, base=order.base_asset,
+        quote=order.quote_asset, side=Side(order.side), type=OrderType(order.type),
+        time_in_force=TimeInForce(order.time_in_force), quantity=order.quantity,
+        quote_quantity=order.quote_quantity, price=order.price, trigger_price=order.trigger_price,
+        maker_bps=order.maker_fee_bps, taker_bps=order.taker_fee_bps, post_only=order.post_only,
+        reduce_only=order.reduce_only, status=OrderStatus(order.status), filled_quantity=order.filled_quantity,
+        filled_quote=order.filled_quote, fees_paid=order.fees_paid, fill_count=order.fill_count,
+        locked_asset=order.locked_asset, locked_amount=order.locked_amount, needs_execution=order.needs_execution,
+        sweep_price=order.sweep_price, fires=order.fires, triggered_at=order.triggered_at,
+        closed_at=order.closed_at, reject_code=order.reject_code, status_reason=order.status_reason,
+        reference_price=order.reference_price, client_order_id=order.client_order_id,
+        created_at=order.created_at, updated_at=order.updated_at)
+
+
+def store_state(order: Order, st: lc.OrderState) -> Order:
+    """Copy what the engine changed back onto the row (saved by the caller's bulk update)."""
+    order.status = str(st.status)
+    order.filled_quantity, order.filled_quote, order.fees_paid = st.filled_quantity, st.filled_quote, st.fees_paid
+    order.fill_count, order.locked_amount = st.fill_count, st.locked_amount
+    order.sweep_price, order.fires, order.needs_execution = st.sweep_price, st.fires, st.needs_execution
+    order.triggered_at, order.closed_at, order.updated_at = st.triggered_at, st.closed_at, st.updated_at
+    order.reject_code, order.status_reason = st.reject_code, st.status_reason
+    return order
+
+
+def new_order(st: lc.OrderState, *, agent, body_hash: str) -> Order:
+    """The row of an order the engine accepted."""
+    return store_state(Order(
+        id=st.id, wallet_id=st.wallet_id, agent=agent, symbol=st.symbol, base_asset=st.base, quote_asset=st.quote,
+        side=str(st.side), type=str(st.type), time_in_force=str(st.time_in_force), quantity=st.quantity,
+        quote_quantity=st.quote_quantity, price=st.price, trigger_price=st.trigger_price, post_only=st.post_only,
+        reduce_only=st.reduce_only, client_order_id=st.client_order_id, body_hash=body_hash,
+        locked_asset=st.locked_asset, maker_fee_bps=st.maker_bps, taker_fee_bps=st.taker_bps,
+        reference_price=st.reference_price, created_at=st.created_at), st)
+
+
 @dataclass
 class Outcome:
-    """What a batch did, for the after-commit notifications and the callers' counters."""
+    """What a batch did, for the callers' counters."""
 
     orders: list[Order] = field(default_factory=list)
     fills: list = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
+    events: list = field(default_factory=list)
 
     @property
     def filled(self) -> int:
         return sum(1 for o in self.orders if o.status == Order.Status.FILLED)
 
 
-@dataclass
-class _Running:
-    """Balances as the batch goes, to refuse an order whose fills its wallet cannot pay before anything is written."""
-
-    balances: dict
-
-    def __post_init__(self):
-        self.values = {k: [b.available, b.locked] for k, b in self.balances.items()}
-
-    def fits(self, wallet_id, movements) -> bool:
-        trial = {}
-        for m in movements:
-            key = (str(wallet_id), m.asset)
-            a, lk = trial.get(key) or self.values.get(key, [ZERO, ZERO])
-            trial[key] = [a + m.available, lk + m.locked]
-        if any(a < 0 or lk < 0 for a, lk in trial.values()):
-            return False
-        self.values.update(trial)
-        return True
-
-
-def _close(order: Order, *, status: str, now, reason: str = "", code: str = "") -> list[Movement]:
-    """Close ``order`` in memory; the movements that release what it still holds."""
-    release = []
-    if order.locked_amount > 0:
-        release.append(Movement(order.locked_asset, available=order.locked_amount, locked=-order.locked_amount))
-    order.status = status
-    order.locked_amount = ZERO
-    order.sweep_price = None
-    order.fires = ""
-    order.needs_execution = False
-    order.closed_at = now
-    order.updated_at = now
-    if reason:
-        order.status_reason = reason[:255]
-    if code:
-        order.reject_code = code
-    return release
-
-
 def close_orders(orders: list[Order], *, status: str, reason: str = "", code: str = "", now=None) -> list[Order]:
-    """Cancel/expire/reject locked ``orders`` and release their locks (one ledger row each). In a transaction."""
+    """Cancel/expire/reject locked ``orders`` and release their locks (``lifecycle.close``). In a transaction, with
+    the orders (and, for the ledger, their wallets' balances) locked by the caller."""
     now = now or timezone.now()
-    postings = []
-    for order in orders:
-        release = _close(order, status=status, now=now, reason=reason, code=code)
-        if release:
-            postings.append(Posting(order.wallet_id, tuple(release), Reason.ORDER_RELEASE, "order", str(order.pk)))
-    wallet_post_many(postings)
-    bulk_update_rows(Order, orders, ORDER_FIELDS)
-    _after_commit(Outcome(orders=list(orders)))
+    pairs = [(o, lc.Plan(order_state(o), "close", code=code, message=reason)) for o in orders]
+    _apply(pairs, now=now, close_status=OrderStatus(status))
     return orders
 
 
-def _status_after(order: Order, result: MatchResult, triggered: bool) -> str:
-    if result.status == OrderStatus.NEW:
-        if order.filled_quantity > 0:
-            return Order.Status.PARTIALLY_FILLED
-        return Order.Status.TRIGGERED if (triggered or order.triggered_at) else Order.Status.NEW
-    return str(result.status)
-
-
-def _fill_movements(order: Order, execution) -> tuple[tuple[Movement, ...], tuple[Movement, ...]]:
-    """(fill movements, fee movements) of one execution. Buys pay quote and fee from the order's lock; sells give
-    base from the lock and pay the fee out of the proceeds."""
-    if order.side == Order.Side.BUY:
-        fill = (Movement(order.base_asset, available=execution.quantity),
-                Movement(order.quote_asset, locked=-execution.quote_amount))
-        fee = (Movement(order.quote_asset, locked=-execution.fee),)
-    else:
-        fill = (Movement(order.base_asset, locked=-execution.quantity),
-                Movement(order.quote_asset, available=execution.quote_amount))
-        fee = (Movement(order.quote_asset, available=-execution.fee),)
-    return fill, fee
-
-
-def settle(items: list[tuple[Order, MatchResult, bool]], *, now=None) -> Outcome:
-    """Apply engine results to their (locked) orders: ``items`` = [(order, result, triggered_now)].
-
-    An order whose fills would cost more than it locked (a market buy that slipped past its buffer) draws the
-    difference from the wallet's available balance; if the wallet cannot pay, the order is rejected
-    (INSUFFICIENT_BALANCE) and its lock released, and the other orders of the batch go through.
-    """
+def settle(items: list[tuple[Order, object, bool]], *, now=None) -> Outcome:
+    """Apply engine match results to their (locked) orders: ``items`` = [(order, MatchResult, triggered_now)]."""
     now = now or timezone.now()
-    items = sorted(items, key=lambda it: (str(it[0].wallet_id), str(it[0].pk)))
+    return _apply([(o, lc.Plan(order_state(o), "settle", result=r, triggered=t)) for o, r, t in items], now=now)
+
+
+def apply_plans(pairs: list[tuple[Order, lc.Plan]], *, now=None, locked: dict | None = None,
+                prior_events: list | None = None, accepted: lc.Accepted | None = None) -> Outcome:
+    """Carry out the engine's plans (``lifecycle.execute`` / ``lifecycle.sweep``) for their locked orders: settle,
+    reject or wait. ``pairs`` = [(order row, plan)], the plan's ``order`` being ``order_state(row)``. ``locked``:
+    {(wallet_id, asset): Balance} the caller already holds locked in this transaction, with current values.
+    ``prior_events``: events of the same transaction to deliver first, in the same batch (an order's acceptance
+    and its fill are one change to a subscriber). ``accepted``: the acceptance of the (single) order of ``pairs``
+    in this transaction, not yet written: its row is inserted in its final state and its lock posted in the same
+    ledger statement as its fills (two statements fewer on the placement path)."""
+    return _apply(pairs, now=now or timezone.now(), locked=locked, prior_events=prior_events, accepted=accepted)
+
+
+def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict | None = None,
+           prior_events: list | None = None, accepted: lc.Accepted | None = None) -> Outcome:
     outcome = Outcome()
-    if not items:
+    if not pairs:
         return outcome
-
-    balances = lock_wallet_balances(keys={(o.wallet_id, a) for o, _, _ in items for a in (o.base_asset, o.quote_asset)})
-    running = _Running(balances)
-    positions = _lock_positions({(o.wallet_id, o.symbol): o for o, r, _ in items if r.executions})
-
-    planned = []  # (order, [(Fill, fill movements, fee movements)], pre-postings, post-postings)
-    for order, result, triggered in items:
-        if triggered and order.triggered_at is None:
-            order.triggered_at = now
-        order.updated_at = now
-        if result.reject_code and not result.executions:
-            release = _close(order, status=Order.Status.REJECTED, now=now, reason=result.reject_message or "",
-                             code=result.reject_code)
-            running.fits(order.wallet_id, release)
-            planned.append((order, [], [], [(Reason.ORDER_RELEASE, release)] if release else []))
+    pairs = sorted(pairs, key=lambda p: (str(p[0].wallet_id), str(p[0].pk)))
+    # a request may be waiting (wait_ms) only on an order a worker was to execute: signal those, not a sweep's
+    awaited = {o.pk for o, _ in pairs if o.needs_execution and accepted is None}
+    keys = {(str(o.wallet_id), a) for o, _ in pairs for a in (o.base_asset, o.quote_asset)}
+    balances = locked if locked is not None and keys <= locked.keys() else locks.lock_balances(keys=keys)
+    running: dict[str, dict] = {}
+    for (w, a), b in balances.items():
+        running.setdefault(w, {})[a] = lc.BalanceState(b.available, b.locked)
+    if accepted is not None:  # its lock is posted with its fills below, but the engine settles after it
+        w = accepted.order.wallet_id
+        running[w] = lc.apply_postings(running.get(w, {}), accepted.postings)
+    positions = locks.lock_positions(keys={(o.wallet_id, o.symbol): o for o, p in pairs
+                                           if p.action == "settle" and p.result.executions})
+    done_items = []
+    touched = {}
+    for order, plan in pairs:
+        w = str(order.wallet_id)
+        st = plan.order
+        if plan.action == "wait":
+            lc.wait(st, now=now)
+            store_state(order, st)
+            done_items.append((order, None))
             continue
-        step = _plan_fills(order, result, triggered, positions, running, now)
-        if step is None:  # the wallet cannot pay what the fills cost: reject the order instead
-            release = _close(order, status=Order.Status.REJECTED, now=now, code="INSUFFICIENT_BALANCE",
-                             reason="the fill would cost more than the order locked and the wallet has available")
-            running.fits(order.wallet_id, release)
-            planned.append((order, [], [], [(Reason.ORDER_RELEASE, release)] if release else []))
+        if plan.action == "close":
+            done = lc.close(st, close_status, now=now, reason=plan.message, code=plan.code,
+                            balances=running.get(w, {}))
+        elif plan.action == "reject":
+            if plan.triggered and st.triggered_at is None:
+                st.triggered_at = now
+            done = lc.close(st, OrderStatus.REJECTED, now=now, reason=plan.message, code=plan.code,
+                            balances=running.get(w, {}))
+        else:
+            position = positions.get((w, order.symbol))
+            done = lc.settle(st, plan.result, position=position_state(position) if position is not None else None,
+                             balances=running.get(w, {}), now=now, triggered=plan.triggered)
+            if position is not None and done.fills:
+                p = done.position
+                position.quantity, position.avg_entry_price, position.cost_basis = p.quantity, p.avg_entry_price, p.cost
+                position.realized_pnl, position.fees_paid, position.updated_at = p.realized_pnl, p.fees_paid, now
+                touched[(w, order.symbol)] = position
+        running[w] = done.balances
+        store_state(order, done.order)
+        done_items.append((order, done))
+    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()), accepted, awaited)
+
+
+def _persist(done_items, balances, positions, now, events: list, accepted: lc.Accepted | None = None,
+             awaited: set = frozenset()) -> Outcome:
+    """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
+    events on after commit."""
+    if accepted is not None:
+        done_items[0][0].save(force_insert=True)
+    fills = [Fill(order=order, seq=f.seq, wallet_id=order.wallet_id, agent_id=order.agent_id, symbol=f.symbol,
+                  side=str(f.side), price=f.price, quantity=f.quantity, quote_amount=f.quote_amount, fee=f.fee,
+                  fee_asset=f.fee_asset, liquidity=str(f.liquidity), slippage_pct=f.slippage_pct,
+                  realized_pnl=f.realized_pnl, created_at=now)
+             for order, done in done_items if done is not None for f in done.fills]
+    if fills:
+        Fill.objects.bulk_create(fills)
+    fill_ids = {(str(f.order_id), f.seq): f.pk for f in fills}
+    postings = [Posting(p.wallet_id, p.movements, p.reason, p.ref_type, p.order_id)
+                for p in (accepted.postings if accepted is not None else ())]
+    by_order: dict = {}
+    for f in fills:
+        by_order.setdefault(f.order_id, []).append(f)
+    for order, _ in done_items:
+        mine = by_order.get(order.pk, [])
+        if mine and len(mine) == order.fill_count:  # every fill of the order is new: the response needs no query
+            order.all_fills = mine
+    for order, done in done_items:
+        if done is None:  # a conditional order back to waiting for its trigger: nothing a subscriber reports
             continue
-        planned.append((order, *step))
-
-    # Fills first: the ledger rows refer to them by id.
-    from trading.models import Fill
-
-    new_fills = [f for _, fills, _, _ in planned for f, _, _ in fills]
-    Fill.objects.bulk_create(new_fills)
-    postings = []
-    for order, fills, pre, post in planned:
-        for reason, movements in pre:
-            postings.append(Posting(order.wallet_id, tuple(movements), reason, "order", str(order.pk)))
-        for f, fill_mv, fee_mv in fills:
-            postings.append(Posting(order.wallet_id, fill_mv, Reason.FILL, "fill", str(f.pk)))
-            postings.append(Posting(order.wallet_id, fee_mv, Reason.FEE, "fill", str(f.pk)))
-        for reason, movements in post:
-            postings.append(Posting(order.wallet_id, tuple(movements), reason, "order", str(order.pk)))
+        for p in done.postings:
+            ref = str(fill_ids[(p.order_id, p.fill_seq)]) if p.ref_type == "fill" else p.order_id
+            postings.append(Posting(order.wallet_id, p.movements, p.reason, p.ref_type, ref))
+        for e in done.events:
+            if e.type == ev.FILL:
+                e.data["id"] = fill_ids[(e.data["order_id"], e.data["seq"])]
+        events += done.events
     wallet_post_many(postings, locked=balances)
-    orders = [order for order, *_ in planned]
-    bulk_update_rows(Order, orders, ORDER_FIELDS)
-    touched = [p for p in positions.values() if p.updated_at == now]  # _plan_fills stamps what it changed
-    if touched:
-        bulk_update_rows(Position, touched, POSITION_FIELDS)
-    outcome.orders, outcome.fills, outcome.positions = orders, new_fills, touched
-    _after_commit(outcome)
-    return outcome
+    orders = [order for order, _ in done_items]
+    bulk_update_rows(Order, orders if accepted is None else orders[1:], ORDER_FIELDS)
+    if positions:
+        bulk_update_rows(Position, positions, POSITION_FIELDS)
+    after_commit(events, signals=[(o.pk, o.status) for o in orders if o.pk in awaited])
+    return Outcome(orders=orders, fills=fills, positions=positions, events=events)
 
 
-def _plan_fills(order: Order, result: MatchResult, triggered: bool, positions: dict, running: _Running, now):
-    """The fills, postings and new order state of one order; None if its wallet cannot pay for them."""
-    from trading.models import Fill
-
-    position = positions.get((str(order.wallet_id), order.symbol))
-    state = position_state(position) if position is not None else None
-    fills = []
-    consumed = ZERO  # of the order's locked asset
-    for i, execution in enumerate(result.executions, start=1):
-        try:
-            state, realized = engine_positions.apply_execution(state, Side(order.side), execution)
-        except EngineRejection:
-            return None
-        fill_mv, fee_mv = _fill_movements(order, execution)
-        consumed += (execution.quote_amount + execution.fee) if order.side == Order.Side.BUY else execution.quantity
-        fills.append((Fill(order=order, seq=order.fill_count + i, wallet_id=order.wallet_id, agent_id=order.agent_id,
-                           symbol=order.symbol, side=order.side, price=execution.price, quantity=execution.quantity,
-                           quote_amount=execution.quote_amount, fee=execution.fee, fee_asset=execution.fee_asset,
-                           liquidity=str(execution.liquidity), slippage_pct=execution.slippage_pct,
-                           realized_pnl=realized, created_at=now), fill_mv, fee_mv))
-
-    pre = []
-    if consumed > order.locked_amount:
-        extra = consumed - order.locked_amount
-        pre.append((Reason.ORDER_LOCK, [Movement(order.locked_asset, available=-extra, locked=extra)]))
-    wallet_moves = [m for _, mv in pre for m in mv] + [m for _, f, fee in fills for m in (*f, *fee)]
-    if not running.fits(order.wallet_id, wallet_moves):
-        return None
-
-    locked_left = max(order.locked_amount, consumed) - consumed
-    order.filled_quantity += result.filled_quantity
-    order.filled_quote += result.quote_amount
-    order.fees_paid += result.fee
-    order.fill_count += len(fills)
-    order.locked_amount = locked_left
-    order.needs_execution = False
-    status = _status_after(order, result, triggered)
-    post = []
-    if status in (Order.Status.NEW, Order.Status.PARTIALLY_FILLED, Order.Status.TRIGGERED):
-        order.status = status
-        order.sweep_price, order.fires = sweep_key(side=order.side, order_type=Order.Type.LIMIT, price=order.price)
-    else:
-        reason = result.reject_message or ""
-        if status == Order.Status.EXPIRED and not reason:
-            reason = "time in force: the part not filled at once expired"
-        release = _close(order, status=status, now=now, reason=reason, code=result.reject_code or "")
-        if release:
-            running.fits(order.wallet_id, release)
-            post.append((Reason.ORDER_RELEASE, release))
-    if position is not None and fills:
-        position.quantity, position.avg_entry_price = state.quantity, state.avg_entry_price
-        position.cost_basis, position.realized_pnl, position.fees_paid = state.cost, state.realized_pnl, state.fees_paid
-        position.updated_at = now
-    return fills, pre, post
-
-
-def _lock_positions(keys: dict) -> dict[tuple[str, str], Position]:
-    """Lock (creating if missing) the positions of ``keys`` = {(wallet_id, symbol): an order of it}, in key order."""
-    if not keys:
-        return {}
-    from django.db.models import Q
-
-    keys = {(str(w), s): o for (w, s), o in keys.items()}
-
-    def select():
-        match = Q()
-        for wallet_id, symbol in keys:
-            match |= Q(wallet_id=wallet_id, symbol=symbol)
-        rows = Position.objects.select_for_update(no_key=True).filter(match).order_by("wallet_id", "symbol")
-        return {(str(p.wallet_id), p.symbol): p for p in rows}
-
-    found = select()
-    missing = sorted(keys.keys() - found.keys())
-    if missing:
-        Position.objects.bulk_create(
-            [Position(wallet_id=w, agent_id=keys[(w, s)].agent_id, symbol=s, base_asset=keys[(w, s)].base_asset,
-                      quote_asset=keys[(w, s)].quote_asset) for w, s in missing],
-            ignore_conflicts=True)
-        found = select()
-    return found
-
-
-def _after_commit(outcome: Outcome) -> None:
-    """Publish what this batch did (``common.events``: the streams and webhooks subscribe; delivered if and when
-    the transaction commits), and, once committed, wake the requests waiting on these orders."""
-    if not outcome.orders:
-        return
-    publish_on_commit([OrdersChanged(orders=tuple(outcome.orders), fills=tuple(outcome.fills),
-                                     positions=tuple(outcome.positions))])
-    signals = [(o.pk, o.status) for o in outcome.orders]
-    transaction.on_commit(lambda: notify.orders_done_signal(signals=signals))
+def after_commit(events: list, *, signals=()) -> None:
+    """Hand the batch's domain events to the subscribers (streams, webhooks) and wake the requests waiting on
+    these orders, both once the transaction has committed."""
+    bus.publish_on_commit(events)
+    if signals:
+        signals = list(signals)
+        transaction.on_commit(lambda: notify.orders_done_signal(signals=signals))

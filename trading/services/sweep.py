@@ -18,13 +18,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from trading import locks
+from trading.engine import lifecycle as lc
 from trading.engine import matching
-from trading.engine.types import EngineRejection, OrderType, RestingOrder, Side
+from trading.engine.types import Side
 from trading.models import OPEN_ORDER_STATUSES, Order
 from trading.services import market
-from trading.services.fees import order_fee_rate
-from trading.services.orders import intent_of
-from trading.services.settlement import close_orders, settle
+from trading.services.settlement import apply_plans, order_state
 
 logger = logging.getLogger(__name__)
 
@@ -67,38 +67,14 @@ def sweep_symbol(*, symbol: str, price: Decimal, low: Decimal | None = None,
     batch_size = settings.SWEEP_BATCH_SIZE
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
-            orders = list(Order.objects.select_for_update(no_key=True, skip_locked=True)
-                          .filter(pk__in=ids[start:start + batch_size], status__in=OPEN_ORDER_STATUSES,
-                                  needs_execution=False)
-                          .order_by("wallet_id", "id"))
-            items, rejected = [], []
-            now = timezone.now()
-            for order in orders:
-                px = low if order.fires == Order.Fires.AT_OR_BELOW else high
-                fee_rate = order_fee_rate(order)
-                if order.type == Order.Type.LIMIT or (order.type == Order.Type.STOP_LIMIT and order.triggered_at):
-                    result = matching.match_resting(
-                        RestingOrder(side=Side(order.side), price=order.price,
-                                     quantity=order.quantity - order.filled_quantity),
-                        px, fee_rate, instrument=spec, filled_before=order.filled_quantity)
-                    if result.executions:
-                        items.append((order, result, False))
-                    continue
-                if not matching.is_triggered(Side(order.side), OrderType(order.type), order.trigger_price, px):
-                    continue
-                if state is None:
-                    state = market.market_state(symbol)
-                try:
-                    result = matching.match_order(matching.triggered_intent(intent_of(order)), state, fee_rate,
-                                                  instrument=spec)
-                except EngineRejection as exc:
-                    order.triggered_at = now
-                    rejected.append((order, exc))
-                    continue
-                items.append((order, result, True))
-            outcome = settle(items, now=now)
-            for order, exc in rejected:
-                close_orders([order], status=Order.Status.REJECTED, code=str(exc.code), reason=exc.message, now=now)
+            orders = locks.lock_orders_to_sweep(ids=ids[start:start + batch_size])
+            rows = {str(o.pk): o for o in orders}
+            states = [order_state(o) for o in orders]
+            if state is None and any(st.type != "limit" and not (st.type == "stop_limit" and st.triggered_at)
+                                     for st in states):
+                state = market.market_state(symbol)  # conditional orders fire against the live book and price
+            plans = lc.sweep(states, low, high, instrument=spec, market=state)
+            outcome = apply_plans([(rows[p.order.id], p) for p in plans], now=timezone.now())
             filled += outcome.filled
-            triggered += sum(1 for _, _, t in items if t)
+            triggered += sum(1 for p in plans if p.triggered)
     return SweepStats(candidates=len(ids), filled=filled, triggered=triggered)

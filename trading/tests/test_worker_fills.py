@@ -17,6 +17,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 BOOK = {"bids": [("59990", "10")], "asks": [("60000", "10")]}
 
 
+@pytest.fixture(autouse=True)
+def fill_by_the_worker(settings):
+    """These tests are about the worker path of an order that takes liquidity on arrival (ORDER_FILL_ON_PLACEMENT
+    off); the default fills it in the placing transaction (test_orders_api)."""
+    settings.ORDER_FILL_ON_PLACEMENT = False
+
+
 def place(client, wait_ms=3000, **body):
     return client.post(f"/api/v1/trade/order?wait_ms={wait_ms}", body, format="json")
 

@@ -190,3 +190,34 @@ def test_enforce_stops_at_the_first_failure_and_run_chain_reports_all():
     failed = [r.code for r in run_chain(ctx) if not r.passed]
     assert failed == [RejectCode.AGENT_INACTIVE, RejectCode.RISK_ORDER_RATE, RejectCode.RISK_MAX_ORDER_SIZE,
                       RejectCode.INSUFFICIENT_BALANCE]
+
+
+# --- the quick verdict of each rule (enforce's hot path) is the full rule's verdict ----------------------------------
+from hypothesis import given as _given  # noqa: E402
+from hypothesis import settings as _settings  # noqa: E402
+from hypothesis import strategies as _st  # noqa: E402
+
+from trading.engine.risk import RISK_CHAIN as _CHAIN  # noqa: E402
+
+_amounts = _st.decimals(min_value=0, max_value=20000, places=2)
+
+
+@_settings(max_examples=300, deadline=None)
+@_given(side=_st.sampled_from(["buy", "sell"]), notional=_amounts, available=_amounts, equity=_amounts,
+        day_start=_amounts, position=_st.decimals(min_value=0, max_value=1, places=5),
+        quantity=_st.decimals(min_value=0, max_value=1, places=5), open_orders=_st.integers(0, 60),
+        recent=_st.integers(0, 120), tripped=_st.booleans(), rests=_st.booleans(), reduce=_st.booleans(),
+        status=_st.sampled_from(["active", "paused"]))
+def test_quick_verdicts_agree_with_the_full_rules(side, notional, available, equity, day_start, position, quantity,
+                                                  open_orders, recent, tripped, rests, reduce, status):
+    from dataclasses import replace as _replace
+
+    from trading.engine.types import Side as _Side
+
+    ctx = _replace(risk_ctx(), side=_Side(side), notional=notional, balance_required=notional,
+                   available_quote=available, available_base=position, position_quantity=position,
+                   quantity=quantity, equity=equity, day_start_equity=day_start, open_orders=open_orders,
+                   orders_last_minute=recent, daily_loss_tripped=tripped, adds_open_order=rests,
+                   reduce_only=reduce and side == "sell", agent_status=status)
+    for rule in _CHAIN:
+        assert rule(ctx, True) == rule(ctx).passed, rule.__name__
