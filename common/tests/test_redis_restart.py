@@ -55,7 +55,8 @@ def test_worker_consumes_again_after_redis_restarts(redis_server, tmp_path):
             [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "-c", "1", "-Q", queue,
              "-n", f"{queue}@localhost", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
             cwd=ROOT, env=_env(redis_server), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    client = Celery(broker=redis_server.url)  # a producer on the throwaway Redis
+    # A producer on the throwaway Redis; not the current app, or every later `.delay()` in this process would go there.
+    client = Celery(broker=redis_server.url, set_as_current=False)
     try:
         assert wait_until(lambda: "ready." in log_path.read_text(), timeout=60, interval=0.2), log_path.read_text()
         redis_server.stop()
