@@ -1,5 +1,7 @@
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings
 
 
 class AccountJWTAuthentication(JWTAuthentication):
@@ -13,6 +15,8 @@ class AccountJWTDeferredAuthentication(AccountJWTAuthentication):
     (``battles.selectors.battle_live_body``). Never for a view that trusts ``request.user`` beyond its pk."""
 
     def get_user(self, validated_token):
+        if api_settings.USER_ID_CLAIM not in validated_token:
+            raise InvalidToken("Token contained no recognizable user identification")
         return TokenUser(validated_token)
 
 
