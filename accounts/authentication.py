@@ -27,5 +27,4 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme  # 
 
 class AccountJWTScheme(SimpleJWTScheme):
     target_class = AccountJWTAuthentication
-    match_subclasses = True
     name = "jwtAuth"

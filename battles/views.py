@@ -274,7 +274,7 @@ class BattleLiveView(OwnerView):
     # errors, so the envelope and the rate limit headers are those of every other view.
     authentication_classes = [AccountJWTDeferredAuthentication]
 
-    @extend_schema(tags=[TAG], summary="Ranked standings (latest round)",
+    @extend_schema(tags=[TAG], summary="Ranked standings (latest round)", auth=[{"jwtAuth": []}],
                    responses={200: StandingsSerializer, **error_responses(401, 404)})
     def get(self, request, battle_id):
         try:
