@@ -113,10 +113,12 @@ _pages_lock = threading.Lock()
 PAGE_CACHE_SECONDS = 30.0  # belt and braces: a change made without save() (a bulk update) shows within this
 
 
-def leaderboard_cached(*, metric: str, period: str, limit: int, render) -> object:
-    """``render(leaderboard(...))``, reused by this process while neither generation moves (one Redis MGET per
-    request); without Redis, computed every time."""
-    gens = generation.current_many(LEADERBOARD_DEPENDS_ON)
+def leaderboard_cached(*, metric: str, period: str, limit: int, render, gens=None) -> object:
+    """``render(leaderboard(...))``, reused by this process while neither generation moves; without Redis, computed
+    every time. ``gens``: the generations of ``LEADERBOARD_DEPENDS_ON`` if the caller already read them (the view
+    reads them in the rate limiter's round trip); else one round trip here."""
+    if gens is None:
+        gens = generation.current_many(LEADERBOARD_DEPENDS_ON)
     key = (metric, period, limit)
     now = time.monotonic()
     if gens is not None:

@@ -9,11 +9,16 @@ from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
 
+from rest_framework.utils.encoders import JSONEncoder
+
+from accounts.models import Account
 from battles.models import Battle, Participant, StandingsSnapshot
 from common.errors import NotFound
 from common.money import ZERO
 from trading.models import Balance, Fill
 from trading.selectors import last_prices
+
+_ENCODER = JSONEncoder()  # DRF's: the same datetime/Decimal text as every other response
 
 
 def battle_visible(*, account):
@@ -94,6 +99,71 @@ def battle_get_with_standings(*, account, battle_id) -> Battle:
     battle._latest = (StandingsSnapshot(battle=battle, seq=battle._seq, ts=battle._ts, final=battle._final,
                                         standings=battle._standings) if battle._seq is not None else None)
     return battle
+
+
+# --- /live: the polled read, one statement and a pre-rendered body ------------------------------------------------
+class LiveAuthFailed(Exception):
+    """The token's account is gone or deactivated (the view answers 401, as the JWT authentication would)."""
+
+
+_BATTLE_COLUMNS = [f.column for f in Battle._meta.concrete_fields]
+_LIVE_SQL = (
+    "SELECT a.is_active, " + ", ".join(f"b.{c}" for c in _BATTLE_COLUMNS) + ", s.id, s.seq, s.ts, s.final "
+    f"FROM {Account._meta.db_table} a "
+    f"LEFT JOIN {Battle._meta.db_table} b ON b.id = %s AND (b.owner_id = a.id OR a.is_staff) "
+    f"LEFT JOIN LATERAL (SELECT id, seq, ts, final FROM {StandingsSnapshot._meta.db_table} "
+    "  WHERE battle_id = b.id ORDER BY seq DESC LIMIT 1) s ON true "
+    "WHERE a.id = %s")
+# Rendered standings rows per snapshot id. Snapshots are insert-only (one per round, never updated), so an id's
+# rendering never goes stale, and a new round (a new id) shows at once. Bounded: cleared when it grows past this.
+_rendered_rows: dict[int, bytes] = {}
+_RENDERED_MAX = 2000
+
+
+def _drf_default(obj):
+    return _ENCODER.default(obj)
+
+
+def battle_live_body(*, account_id, battle_id, now: datetime | None = None) -> bytes:
+    """The ``/live`` body (``battle_standings`` of the latest round) as JSON bytes, for the account ``account_id``
+    (from a validated token): ONE statement checks the account (exists and active), the battle's visibility (its
+    owner, or staff) and finds the latest round; the round's rows are rendered once per process (orjson) and
+    spliced in. Raises ``LiveAuthFailed`` (no such or inactive account) or ``NotFound``."""
+    import orjson
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(_LIVE_SQL, [str(battle_id), account_id])
+        row = cur.fetchone()
+    if row is None or not row[0]:
+        raise LiveAuthFailed()
+    fields = row[1:1 + len(_BATTLE_COLUMNS)]
+    if fields[0] is None:
+        raise NotFound("No such battle.")
+    battle = Battle(**{f.attname: v for f, v in zip(Battle._meta.concrete_fields, fields)})
+    snap_id, seq, ts, final = row[1 + len(_BATTLE_COLUMNS):]
+    if snap_id is None:
+        rows = orjson.Fragment(orjson.dumps(_blank_standings(battle)))
+    else:
+        rendered = _rendered_rows.get(snap_id)
+        if rendered is None:
+            standings = StandingsSnapshot.objects.filter(pk=snap_id).values_list("standings", flat=True).first()
+            rendered = orjson.dumps(standings, default=_drf_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+            if len(_rendered_rows) >= _RENDERED_MAX:
+                _rendered_rows.clear()
+            _rendered_rows[snap_id] = rendered
+        rows = orjson.Fragment(rendered)
+    clock = battle_clock(battle, now=now)
+    body = orjson.dumps({
+        "battle_id": str(battle.pk), "status": battle.status, "ranking_metric": battle.ranking_metric,
+        "elapsed_seconds": clock.elapsed_seconds, "remaining_seconds": clock.remaining_seconds,
+        "virtual_time": battle.virtual_time if battle.mode == Battle.Mode.HISTORICAL else None,
+        "as_of": ts, "round": seq if snap_id is not None else 0, "final": bool(snap_id is not None and final),
+        "standings": rows,
+    }, default=_drf_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    if b"\xe2\x80\xa8" in body or b"\xe2\x80\xa9" in body:  # as DRF's renderer: escape JS line separators
+        body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    return body
 
 
 def battle_standings(*, battle: Battle, final: bool = False, now: datetime | None = None) -> dict:

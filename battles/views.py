@@ -1,11 +1,14 @@
 """``/battles``: the owner's (JWT) battle API. Thin: parse, one service or selector, render."""
 
+from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import AccountJWTAuthentication
+from accounts.authentication import AccountJWTAuthentication, AccountJWTDeferredAuthentication
 from accounts.serializers import StrictCharField, error_responses
 from agents.models import Agent
 from battles import selectors, services
@@ -265,12 +268,20 @@ BattleStopView = _action_view(services.battle_stop, "Stop: complete (results fro
 
 
 class BattleLiveView(OwnerView):
-    @extend_schema(tags=[TAG], summary="Ranked standings (latest round)",
+    # A hot, polled endpoint: the token is checked here without loading the account; the one query of
+    # battle_live_body checks the account (exists, active, staff) with the battle, and the round's rows are rendered
+    # once per process (docs/decisions.md "Read-path performance"). DRF still authenticates, throttles and renders
+    # errors, so the envelope and the rate limit headers are those of every other view.
+    authentication_classes = [AccountJWTDeferredAuthentication]
+
+    @extend_schema(tags=[TAG], summary="Ranked standings (latest round)", auth=[{"jwtAuth": []}],
                    responses={200: StandingsSerializer, **error_responses(401, 404)})
     def get(self, request, battle_id):
-        # Rows are stored rendered (strings): answered as they are, no serializer pass (a hot, polled endpoint).
-        battle = selectors.battle_get_with_standings(account=request.user, battle_id=battle_id)
-        return Response(selectors.battle_standings(battle=battle))
+        try:
+            body = selectors.battle_live_body(account_id=request.user.pk, battle_id=battle_id)
+        except selectors.LiveAuthFailed:
+            raise AuthenticationFailed("User not found or inactive.", code="user_not_found") from None
+        return HttpResponse(body, content_type="application/json")
 
 
 class BattleResultsView(OwnerView):

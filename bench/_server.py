@@ -14,8 +14,10 @@ its process group if it lingers). Kinds:
 * ``sync``: gunicorn's classic sync workers (one request at a time per worker, no keep-alive).
 """
 
+import base64
 import os
 import signal
+import secrets
 import socket
 import subprocess
 import sys
@@ -41,6 +43,9 @@ def service_env(extra: dict | None = None) -> dict:
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     env["DJANGO_DEBUG"] = "false"
+    # production settings refuse to start without a signing key: a throwaway one per bench run
+    env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(64))
+    env.setdefault("FIELD_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())  # a Fernet key
     env.setdefault("LOG_LEVEL", "WARNING")
     env.update(extra or {})
     return env

@@ -45,9 +45,11 @@ def _setup(database_url: str) -> None:
     with psycopg.connect(base.replace("postgres://", "postgresql://", 1) + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    from bench._server import service_env
+
+    env = service_env({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    os.environ["DATABASE_URL"] = database_url
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
@@ -209,6 +211,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--updates", type=int, default=5)
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="never generate (~20 min): fail unless the database already holds the bench agents "
+                             "(reusing them is also the default when they are there)")
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/platform")
@@ -232,8 +237,8 @@ def main() -> int:
     now = timezone.now().replace(second=0, microsecond=0)
     have = Agent.objects.filter(name__startswith="bench-agent-").count()
     if have != args.agents:
-        if have:
-            print(f"database has {have} bench agents, not {args.agents}: use --fresh")
+        if have or args.reuse:
+            print(f"database has {have} bench agents, not {args.agents}: use --fresh (or drop --reuse)")
             return 2
         print(f"generating {args.agents} agents x ({DAYS_1M} d of 1-minute equity + {DAYS_DOWN} d downsampled, "
               f"{TRADES_PER_AGENT} trades) ...", flush=True)

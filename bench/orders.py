@@ -157,7 +157,8 @@ def process_groups(server_pid: int, worker_pid: int, load_pid: int) -> dict:
 # --- setup ---------------------------------------------------------------------------------------------------------
 def setup_django(env: dict):
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "MARKET_KEY_PREFIX", "TRADING_KEY_PREFIX",
-                                           "CELERY_TASK_DEFAULT_QUEUE", "DJANGO_DEBUG", "LOG_LEVEL")})
+                                           "CELERY_TASK_DEFAULT_QUEUE", "DJANGO_DEBUG", "LOG_LEVEL", "DJANGO_SECRET_KEY",
+                                           "FIELD_ENCRYPTION_KEY")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

@@ -75,14 +75,38 @@ def bump(name: str) -> None:
     transaction.on_commit(lambda: _incr(name))
 
 
-def current_many(names: list[str]) -> list[int] | None:
-    """The generations of several names in one round trip (MGET), or None when they cannot be known."""
+def queue_reads(pipe, names: list[str]) -> None:
+    """Queue the reads of ``names``' generations on a Redis pipeline (to share a round trip with other commands);
+    pass the pipeline's replies for them to :func:`from_replies`."""
+    for name in names:
+        pipe.hmget(_key(name), "epoch", "n")
+
+
+def from_replies(names: list[str], replies: list) -> list[str] | None:
+    """The generations from the replies of :func:`queue_reads` (a name whose hash is missing: read with
+    :func:`current`, which sets its epoch), or None when one cannot be known."""
+    out = []
+    for name, (epoch, counter) in zip(names, replies):
+        if epoch is None:
+            token = current(name)
+            if token is None:
+                return None
+            out.append(token)
+        else:
+            out.append(f"{_text(epoch)}:{int(counter or 0)}")
+    return out
+
+
+def current_many(names: list[str]) -> list[str] | None:
+    """The generations of several names in one round trip, or None when they cannot be known."""
     redis = get_redis()
     if redis is None:
         return None
     try:
-        values = redis.mget([_key(n) for n in names])
+        pipe = redis.pipeline(transaction=False)
+        queue_reads(pipe, names)
+        replies = pipe.execute()
     except Exception:  # noqa: BLE001
         logger.warning("generations %s unreadable; caches bypassed", names, exc_info=True)
         return None
-    return [int(v or 0) for v in values]
+    return from_replies(names, replies)

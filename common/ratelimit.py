@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from common import generation
 from common.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -80,15 +81,23 @@ def peek(identity: str, limit: int, window: int | None = None) -> RateLimitState
     return RateLimitState(limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count < limit)
 
 
-def hit(identity: str, limit: int, window: int | None = None) -> RateLimitState:
-    """Count one request for ``identity`` and return the window's state. Raises if the store is unreachable."""
+def hit(identity: str, limit: int, window: int | None = None, *, generations=(), into: dict | None = None
+        ) -> RateLimitState:
+    """Count one request for ``identity`` and return the window's state. Raises if the store is unreachable.
+
+    ``generations``: names whose generations (common/generation.py) to read in the same round trip, stored into
+    ``into`` (a hot cached read then needs no round trip of its own)."""
     bucket, window, reset = _bucket(identity, window)
     redis = get_redis()
     if redis is not None:
         pipe = redis.pipeline(transaction=False)
         pipe.incr(bucket)
         pipe.expire(bucket, window + 1)
-        count = pipe.execute()[0]
+        generation.queue_reads(pipe, list(generations))
+        replies = pipe.execute()
+        count = replies[0]
+        if generations and into is not None:
+            into["prefetched_generations"] = generation.from_replies(list(generations), replies[2:])
     else:
         cache.add(bucket, 0, timeout=window + 1)
         try:
@@ -99,7 +108,7 @@ def hit(identity: str, limit: int, window: int | None = None) -> RateLimitState:
     return RateLimitState(limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count <= limit)
 
 
-def count(django_request, *, auth=None, user=None) -> RateLimitState | None:
+def count(django_request, *, auth=None, user=None, generations=()) -> RateLimitState | None:
     """Count this request once (idempotent per request) and remember the state for the headers.
 
     ``None`` when limits are off or the store is down (fail open).
@@ -110,7 +119,7 @@ def count(django_request, *, auth=None, user=None) -> RateLimitState | None:
     if settings.RATE_LIMIT_ENABLED:
         identity, limit = identity_of(auth=auth, user=user, ip=client_ip(django_request))
         try:
-            state = hit(identity, limit)
+            state = hit(identity, limit, generations=generations, into=django_request.__dict__)
         except Exception:  # noqa: BLE001 - any store failure: let the request through
             logger.exception("rate limiter store unreachable; request let through uncounted")
     django_request.rate_limit_state = state
@@ -128,7 +137,8 @@ def count_refused(drf_request) -> RateLimitState | None:
 
 class RedisRateThrottle(BaseThrottle):
     def allow_request(self, request, view):
-        self._state = count(request._request, auth=request.auth, user=request.user)
+        self._state = count(request._request, auth=request.auth, user=request.user,
+                            generations=getattr(view, "prefetch_generations", ()))
         return self._state is None or self._state.allowed
 
     def wait(self):

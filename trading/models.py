@@ -326,7 +326,10 @@ class EquitySnapshot(models.Model):
 
     class Meta:
         ordering = ["ts"]
-        constraints = [models.UniqueConstraint(fields=["wallet", "ts"], name="one_snapshot_per_wallet_ts")]
+        # equity and id ride along in the index: analytics rebuilds a wallet's window with an index-only scan
+        # (rows are written by time, all wallets interleaved: a heap scan of one wallet's week reads a page per row)
+        constraints = [models.UniqueConstraint(fields=["wallet", "ts"], include=["equity", "id"],
+                                               name="one_snapshot_per_wallet_ts")]
         indexes = [models.Index(fields=["agent", "ts"], name="snapshot_by_agent_ts")]
 
 

@@ -274,3 +274,41 @@ def test_the_clock_stops_while_paused_and_the_battle_ends_itself_after(setup):
     battle = Battle.objects.get(pk=b["id"])
     assert battle.status == "completed" and battle.end_reason == "time_up"
     assert battle_clock(battle).elapsed_seconds == 600 and battle_clock(battle).remaining_seconds == 0
+
+
+def test_live_shows_each_new_round_at_once_and_checks_the_account_every_time(setup, account_factory, staff,
+                                                                             jwt_client):
+    """/live renders a round's rows once per process (battles.selectors.battle_live_body): a new round must still
+    show on the very next read, and the account behind the token is checked on every read (deleted or deactivated:
+    401, as every other JWT view), staff see any battle, another account gets 404."""
+    from battles.services import standings_round
+
+    client, (a1, a2, _) = setup
+    b = make_battle(client)
+    add(client, b["id"], a1)
+    add(client, b["id"], a2)
+    before = client.get(f"/api/v1/battles/{b['id']}/live")
+    assert before.status_code == 200 and before["Content-Type"] == "application/json"
+    assert before.json()["status"] == "draft" and before.json()["round"] == 0
+    assert {r["agent_name"] for r in before.json()["standings"]} == {"alpha", "beta"}
+    assert "X-RateLimit-Limit" in before
+    act(client, b["id"], "start")
+    seen = []
+    for _ in range(3):
+        snap = standings_round(battle_id=b["id"])
+        live = client.get(f"/api/v1/battles/{b['id']}/live").json()
+        assert live["round"] == snap.seq and live["standings"] == snap.standings and live["status"] == "active"
+        assert live["as_of"] == snap.ts.isoformat().replace("+00:00", "Z")
+        seen.append(live["round"])
+    assert seen == sorted(set(seen)) and len(seen) == 3
+    assert jwt_client(staff).get(f"/api/v1/battles/{b['id']}/live").json()["round"] == seen[-1]
+    other = account_factory().account
+    other_client = jwt_client(other)
+    assert other_client.get(f"/api/v1/battles/{b['id']}/live").status_code == 404
+    owner = Battle.objects.get(pk=b["id"]).owner
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    r = client.get(f"/api/v1/battles/{b['id']}/live")
+    assert r.status_code == 401 and error_code(r) == "AUTHENTICATION_FAILED"
+    other.delete()
+    assert other_client.get(f"/api/v1/battles/{b['id']}/live").status_code == 401
