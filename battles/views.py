@@ -1,6 +1,5 @@
 """``/battles``: the owner's (JWT) battle API. Thin: parse, one service or selector, render."""
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
