@@ -25,6 +25,8 @@ class Agent(models.Model):
     risk_config = models.JSONField(default=dict, blank=True)
     # Incremented by every reset; the wallet of each epoch (and everything it traded) is kept.
     reset_epoch = models.PositiveIntegerField(default=0)
+    # Shown on the public leaderboards (analytics); the owner hides an agent with PUT /agents/{id} {"public": false}.
+    public = models.BooleanField(default=True)
     cloned_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="clones")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

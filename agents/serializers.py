@@ -131,6 +131,7 @@ class AgentOutputSerializer(serializers.Serializer):
     starting_balance = DecimalString()
     risk_config = RiskOverridesSerializer()
     reset_epoch = serializers.IntegerField()
+    public = serializers.BooleanField(help_text="Shown on the public leaderboards")
     cloned_from = serializers.UUIDField(source="cloned_from_id", allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

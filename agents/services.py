@@ -161,7 +161,7 @@ def agent_create(*, account, name: str, description: str = "", starting_balance:
 
 @transaction.atomic
 def agent_update(*, agent: Agent, name: str | None = None, description: str | None = None,
-                 status: str | None = None, risk_config: dict | None = None) -> Agent:
+                 status: str | None = None, risk_config: dict | None = None, public: bool | None = None) -> Agent:
     """``PUT /agents/{id}``: only the given fields change. ``risk_config`` merges like ``agent_risk_config_update``.
 
     ``status`` moves between active and paused; archiving has its own service and cannot be undone here.
@@ -178,6 +178,8 @@ def agent_update(*, agent: Agent, name: str | None = None, description: str | No
         agent.status = status
     if risk_config is not None:
         agent.risk_config = risk_overrides_merge(current=agent.risk_config, changes=risk_config)
+    if public is not None:
+        agent.public = public  # the leaderboards check it on every read: a hidden agent disappears at once
     agent.save()
     return agent
 

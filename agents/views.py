@@ -83,6 +83,15 @@ class StrictQueryBoolean(serializers.BooleanField):
         self.fail("invalid", input=str(data)[:20])
 
 
+class StrictBoolean(serializers.BooleanField):
+    """A JSON ``true`` or ``false`` only (not DRF's "yes", 1, "on"...)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=str(data)[:20])
+
+
 class _IncludeArchived(serializers.Serializer):
     include_archived = StrictQueryBoolean(default=False, required=False, help_text="Also list archived agents.")
 
@@ -153,6 +162,7 @@ class AgentDetailView(OwnerView):
         description = StrictCharField(max_length=2000, required=False, allow_blank=True)
         status = serializers.ChoiceField(choices=["active", "paused"], required=False)
         risk_config = RiskChangesSerializer(required=False, help_text="Merged: null removes an override.")
+        public = StrictBoolean(required=False, help_text="false hides the agent from the leaderboards")
 
         class Meta:
             ref_name = "AgentUpdate"
@@ -161,7 +171,7 @@ class AgentDetailView(OwnerView):
     def get(self, request, agent_id):
         return Response(AgentOutputSerializer(self.agent(agent_id)).data)
 
-    @extend_schema(tags=[TAG], summary="Update name, description, status (active|paused) or risk_config",
+    @extend_schema(tags=[TAG], summary="Update name, description, status (active|paused), risk_config or public",
                    request=InputSerializer,
                    responses={200: AgentOutputSerializer, **error_responses(400, 401, 404, 422)})
     def put(self, request, agent_id):

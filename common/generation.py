@@ -54,3 +54,16 @@ def bump(name: str) -> None:
     """Invalidate every process's cache of ``name``: now, and again once the current transaction commits."""
     _incr(name)
     transaction.on_commit(lambda: _incr(name))
+
+
+def current_many(names: list[str]) -> list[int] | None:
+    """The generations of several names in one round trip (MGET), or None when they cannot be known."""
+    redis = get_redis()
+    if redis is None:
+        return None
+    try:
+        values = redis.mget([_key(n) for n in names])
+    except Exception:  # noqa: BLE001
+        logger.warning("generations %s unreadable; caches bypassed", names, exc_info=True)
+        return None
+    return [int(v or 0) for v in values]

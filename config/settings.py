@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "market",
     "trading",
     "streams",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -358,3 +359,22 @@ AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)
 GENERATION_KEY_PREFIX = env.str("GENERATION_KEY_PREFIX", default="gen")  # Redis keys of common/generation.py
 # OpenAPI: name the order status choices (several apps have a "status" field).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "trading.models.Order.Status"
+
+# --- Analytics: metrics, leaderboards, equity history (analytics/, docs/analytics.md) --------------------------------
+ANALYTICS_RISK_FREE_RATE = env.float("ANALYTICS_RISK_FREE_RATE", default=0.0)  # annual, as a fraction (0.04 = 4 %)
+# A fill is pushed into the metrics once it is this old (fills of many workers may commit out of id order).
+ANALYTICS_FILL_SETTLE_SECONDS = env.float("ANALYTICS_FILL_SETTLE_SECONDS", default=10.0)
+ANALYTICS_UPDATE_SECONDS = env.int("ANALYTICS_UPDATE_SECONDS", default=60)
+
+# Periodic tasks from settings: django-celery-beat's DatabaseScheduler installs these entries at beat start (an
+# operator may still change them in the admin). Trading's schedules are registered by its migration 0003 for now.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE.update({
+    "analytics: update metrics": {"task": "analytics.update_metrics", "schedule": float(ANALYTICS_UPDATE_SECONDS)},
+    "analytics: downsample equity history": {"task": "analytics.downsample_equity",
+                                              "schedule": crontab(minute=20, hour=0)},
+    "analytics: verify metrics (full recompute)": {"task": "analytics.recompute_metrics",
+                                                    "schedule": crontab(minute=50, hour=0)},
+})

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("market.urls")),
     path("", include("trading.urls")),
     path("", include("streams.urls")),
+    path("analytics/", include("analytics.urls")),
 ]
 
 urlpatterns = [

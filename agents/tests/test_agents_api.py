@@ -11,7 +11,7 @@ from trading.wallet import Movement, current_wallet, wallet_post
 
 pytestmark = pytest.mark.django_db
 
-AGENT_FIELDS = {"agent_id", "name", "description", "status", "starting_balance", "risk_config", "reset_epoch",
+AGENT_FIELDS = {"agent_id", "name", "description", "status", "starting_balance", "risk_config", "reset_epoch", "public",
                 "cloned_from", "created_at", "updated_at"}
 
 
