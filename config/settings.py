@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "trading",
     "streams",
     "analytics",
+    "backtests",
 ]
 
 MIDDLEWARE = [
