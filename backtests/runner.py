@@ -127,11 +127,15 @@ class Runner:
         for s in self.series.values():
             if s.seed is not None:
                 self.ex.set_price(s.symbol, s.seed.close, t=config.start, volume_24h_quote=s.seed_volume)
+        self._feeds = [(s.symbol, s.slots, s.volume_24h) for s in self.series.values()]
+        self._quote = config.quote
+        self._times = [config.start + config.interval * i for i in range(config.total_steps + 1)]
+        self._held = (None, False)  # (the wallet's balances object, whether it holds a non-quote asset)
         self.step = 0
         self.applied = 0  # actions of the session's log applied so far
         self.client_ids: dict[str, tuple[str, dict]] = {}  # client_order_id -> (order id, its body)
-        self._valuation = self.ex.valuation(WALLET)
-        self.curve: list[tuple[datetime, Decimal]] = [(config.start, self._valuation.equity)]
+        self._equity = self.ex.equity(WALLET)
+        self.curve: list[tuple[datetime, Decimal]] = [(config.start, self._equity)]
         self.fills_at_step: list[int] = [0]  # len(ex.fills) after each step
 
     # --- the clock --------------------------------------------------------------------------------------------------
@@ -149,25 +153,30 @@ class Runner:
         after every step and what it returns is collected."""
         out = []
         ex = self.ex
-        interval = self.config.interval
-        series = list(self.series.values())
+        start, interval = self.config.start, self.config.interval
+        feeds = self._feeds
         curve = self.curve
         marks = self.fills_at_step
+        fills = ex.fills
         end = min(self.step + n, self.config.total_steps)
-        while self.step < end:
-            k = self.step
-            t = self.config.start + interval * (k + 1)
-            before = len(ex.fills)
-            for s in series:
-                c = s.slots[k]
+        k = self.step
+        times = self._times
+        while k < end:
+            t = times[k + 1]
+            before = len(fills)
+            for symbol, slots, volume in feeds:
+                c = slots[k]
                 if c is not None:
-                    ex.advance_candle(s.symbol, t=t, open=c.open, high=c.high, low=c.low, close=c.close,
-                                      volume_24h_quote=s.volume_24h[k])
-            self.step = k + 1
-            marks.append(len(ex.fills))
-            if len(ex.fills) != before or self._holds_assets():
-                self._valuation = ex.valuation(WALLET)
-            curve.append((t, self._valuation.equity))
+                    ex.advance_candle(symbol, t=t, open=c.open, high=c.high, low=c.low, close=c.close,
+                                      volume_24h_quote=volume[k])
+            k += 1
+            self.step = k
+            marks.append(len(fills))
+            if len(fills) != before or self._holds_assets():
+                self._equity = ex.equity(WALLET)
+            curve.append((t, self._equity))
+            if ex.events:
+                ex.events.clear()  # the domain events are for the live streams; a backtest reads its state
             if snapshot is not None:
                 out.append(snapshot(self))
         return out
@@ -177,11 +186,14 @@ class Runner:
             self.advance(step - self.step)
 
     def _holds_assets(self) -> bool:
-        quote = self.config.quote
-        for asset, b in self.ex.wallets[WALLET].balances.items():
-            if asset != quote and (b.available or b.locked):
-                return True
-        return False
+        balances = self.ex.wallets[WALLET].balances  # the driver replaces the dict whenever a balance moves
+        seen, held = self._held
+        if seen is balances:
+            return held
+        quote = self._quote
+        held = any(asset != quote and (b.available or b.locked) for asset, b in balances.items())
+        self._held = (balances, held)
+        return held
 
     # --- actions ----------------------------------------------------------------------------------------------------
 
@@ -206,8 +218,9 @@ class Runner:
         try:
             order = self.ex.place(WALLET, t=self.now, **kwargs)
         finally:
-            self._valuation = self.ex.valuation(WALLET)
-            self.curve[-1] = (self.curve[-1][0], self._valuation.equity)  # the equity at T, after T's actions
+            self._equity = self.ex.equity(WALLET)
+            self.curve[-1] = (self.curve[-1][0], self._equity)  # the equity at T, after T's actions
+            self.ex.events.clear()
         if cid:
             self.client_ids[cid] = (order.id, body)
         return order
