@@ -11,29 +11,29 @@ from market import selectors as market_selectors
 
 from . import render
 from .models import BacktestSession
-from .services import INTERVALS, perf_dict, results_summary, session_locked, session_status
+from .services import INTERVALS, perf_dict, results_summary, session_locked, session_read, session_status
 
 CANDLE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 
 def prices(*, session_id, agent) -> dict:
-    with session_locked(session_id=session_id, agent=agent) as (s, r):
+    with session_read(session_id=session_id, agent=agent) as (s, r):
         return {"virtual_time": render.iso(r.now), "step": r.step, "prices": render.prices(r)}
 
 
 def balance(*, session_id, agent) -> dict:
-    with session_locked(session_id=session_id, agent=agent) as (s, r):
+    with session_read(session_id=session_id, agent=agent) as (s, r):
         return render.balances(r)
 
 
 def positions(*, session_id, agent) -> dict:
-    with session_locked(session_id=session_id, agent=agent) as (s, r):
+    with session_read(session_id=session_id, agent=agent) as (s, r):
         return {"virtual_time": render.iso(r.now), "positions": render.positions(r),
                 "portfolio": render.portfolio(r, with_positions=False)}
 
 
 def orders(*, session_id, agent, status: str | None = None, symbol: str | None = None) -> dict:
-    with session_locked(session_id=session_id, agent=agent) as (s, r):
+    with session_read(session_id=session_id, agent=agent) as (s, r):
         rows = r.orders()
         if status == "open":
             rows = [o for o in rows if o.is_open]
@@ -48,7 +48,7 @@ def candles(*, session_id, agent, symbol: str, interval: str | None, limit: int,
             start: datetime | None, end: datetime | None) -> dict:
     """Candles of ``symbol`` closed at the virtual time T: ``open_time + interval <= T``, from the candle store
     (history before the session's start included)."""
-    with session_locked(session_id=session_id, agent=agent) as (s, r):
+    with session_read(session_id=session_id, agent=agent) as (s, r):
         if symbol not in s.pairs:
             raise NotFound(f"{symbol} is not one of this backtest's pairs.", code="UNKNOWN_SYMBOL",
                            details={"symbol": symbol, "pairs": s.pairs})
