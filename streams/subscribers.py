@@ -6,9 +6,9 @@ committed batch into bus messages (one per wallet and pair: its orders, fills an
 in the same delta) and webhook deliveries. Nothing here runs inside the trade's transaction, and the trading core
 imports nothing of this app.
 
-Rendering is from the events' data: orders and fills go through the API's own output serializers (so a stream and
-a poll never disagree on a field) over plain objects built from that data, positions through the trading service's
-``position_view`` at the mark price now. No row is re-read.
+Rendering is from the events' data: orders and fills through the fields of the API's own output serializers
+(``payloads.fast_renderer``: their sources and ``to_representation``, so a stream and a poll never disagree on a
+field), positions through the trading service's ``position_view`` at the mark price now. No row is re-read.
 """
 
 import logging
@@ -17,7 +17,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from streams import bus
-from streams.payloads import epoch
+from streams.payloads import epoch, fast_renderer
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,12 @@ def _order_obj(data: dict) -> SimpleNamespace:
     return SimpleNamespace(pk=data["id"], **data)
 
 
-def _fill_obj(data: dict) -> SimpleNamespace:
-    return SimpleNamespace(order=SimpleNamespace(client_order_id=data.get("client_order_id")), **data)
+@lru_cache(maxsize=1)
+def _renderers():
+    """The order and fill renderers of the API's output serializers (built once per process)."""
+    from trading.api.orders import FillOutputSerializer, OrderOutputSerializer
+
+    return fast_renderer(OrderOutputSerializer), fast_renderer(FillOutputSerializer)
 
 
 def on_trading_events(events: list) -> None:
@@ -51,13 +55,16 @@ def on_trading_events(events: list) -> None:
 
 
 def _publish(events: list) -> None:
-    from trading.api.orders import FillOutputSerializer, OrderOutputSerializer
-
+    render_order, render_fill = _renderers()
     groups: dict[tuple, dict] = defaultdict(lambda: {"orders": {}, "fills": [], "positions": {}})
     breaches = []
     for e in events:
         key = (e.wallet_id, e.symbol)
         if e.type in ORDER_EVENTS:
+            if e.data.get("needs_execution") and e.data["id"] not in groups[key]["orders"]:
+                # accepted, to be executed by a worker in a moment: its fill is the news. Streamed now, its `new`
+                # state would take the connection's delta slot and hold the fill back (docs/streams.md, Wiring).
+                continue
             groups[key]["orders"][e.data["id"]] = e.data  # the order as it stands after the batch
         elif e.type == "fill":
             groups[key]["fills"].append(e.data)
@@ -68,24 +75,23 @@ def _publish(events: list) -> None:
     if groups:
         orders = [o for g in groups.values() for o in g["orders"].values()]
         fills = [f for g in groups.values() for f in g["fills"]]
-        order_objs = [_order_obj(o) for o in orders]
-        rendered_orders = dict(zip((o["id"] for o in orders), OrderOutputSerializer(order_objs, many=True).data))
-        rendered_fills = dict(zip((id(f) for f in fills),
-                                  FillOutputSerializer([_fill_obj(f) for f in fills], many=True).data))
+        rendered_orders = {o["id"]: render_order(o) for o in orders}
+        rendered_fills = {id(f): render_fill({**f, "order": {"client_order_id": f.get("client_order_id")}})
+                          for f in fills}
         marks = _marks({s for g in groups.values() for s in g["positions"]})
         for (wallet_id, symbol), g in groups.items():
             agent_id, kind = wallet_owner(wallet_id)
             message = {"agent": agent_id, "wallet": wallet_id, "main": kind == "main", "symbol": symbol}
             if g["orders"]:
-                message["orders"] = [{"id": oid, "v": epoch(o["updated_at"]), "data": dict(rendered_orders[oid])}
+                message["orders"] = [{"id": oid, "v": epoch(o["updated_at"]), "data": rendered_orders[oid]}
                                      for oid, o in g["orders"].items()]
             if g["fills"]:
-                message["fills"] = [{"id": f["id"], "data": dict(rendered_fills[id(f)])} for f in g["fills"]]
+                message["fills"] = [{"id": f["id"], "data": rendered_fills[id(f)]} for f in g["fills"]]
                 message["src"] = max(epoch(f["created_at"]) or 0.0 for f in g["fills"]) or None
             if g["positions"]:
                 message["positions"] = [_position_item(p, marks.get(s)) for s, p in g["positions"].items()]
             bus.send(message)
-        _webhooks(order_objs)
+        _webhooks([_order_obj(o) for o in orders])
     for e in breaches:
         _breach(e)
 

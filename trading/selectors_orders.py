@@ -121,7 +121,15 @@ def fill_list(*, wallet: Wallet, filters: dict | None = None) -> QuerySet[Fill]:
 
 
 def fills_of(*, order: Order) -> list[Fill]:
-    return list(order.fills.order_by("seq"))
+    """The order's fills by seq, each with ``.order`` set (the fill serializer reads ``order.client_order_id``).
+    An order the settlement has just filled in this process carries all of its fills already (``all_fills``):
+    no query then."""
+    fills = getattr(order, "all_fills", None)
+    if fills is None:
+        fills = list(order.fills.order_by("seq"))
+    for f in fills:
+        f.order = order
+    return fills
 
 
 def _filtered(filterset_cls, filters, qs):

@@ -10,4 +10,7 @@ Live workers, live battles, historical battles and backtests all call these same
     matching.crossing_bounds    -> which resting orders a tick reaches, as (op, price) range bounds
     positions.apply_fill        -> the average-cost position after a fill, and the PnL it realized
     fees.fee_rate_for / fee_for -> the tiered maker/taker rate, and a fee rounded up to 8 places
+    lifecycle.*                 -> the order lifecycle over plain state: prepare, accept, execute, sweep, settle,
+                                   close, valuation; each returns its new state and domain events (events.py)
+    memory.MemoryExchange       -> the in-memory driver of the lifecycle (backtests); the live one is trading/services
 """

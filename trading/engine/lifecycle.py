@@ -190,7 +190,7 @@ def order_data(o: OrderState) -> dict:
             "fees_paid": o.fees_paid, "quote_asset": o.quote, "base_asset": o.base, "locked_asset": o.locked_asset,
             "locked_amount": o.locked_amount, "reject_code": o.reject_code, "status_reason": o.status_reason,
             "created_at": o.created_at, "updated_at": o.updated_at, "triggered_at": o.triggered_at,
-            "closed_at": o.closed_at}
+            "closed_at": o.closed_at, "needs_execution": o.needs_execution}
 
 
 def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
@@ -497,6 +497,15 @@ def _fits(balances: dict, movements) -> dict | None:
         if a < 0 or lk < 0:
             return None
         out[m.asset] = BalanceState(a, lk)
+    return out
+
+
+def apply_postings(balances: dict, postings) -> dict:
+    """A wallet's balances (asset -> BalanceState) after ``postings`` (a new dict); ``EngineRejection``
+    (INSUFFICIENT_BALANCE) if one would take a balance below zero."""
+    out = _fits(balances, [m for p in postings for m in p.movements])
+    if out is None:
+        raise EngineRejection(RejectCode.INSUFFICIENT_BALANCE, "a posting would take a balance below zero", {})
     return out
 
 

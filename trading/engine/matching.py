@@ -225,10 +225,9 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
         status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
     else:
         status = OrderStatus.EXPIRED
-    result = MatchResult(executions=executions, status=status, filled_quantity=filled, remaining_quantity=remaining)
-    if filled:
-        result = replace(result, slippage_pct=slippage_pct(intent.side, result.avg_price, market.last_price))
-    return result
+    avg = (sum((e.quote_amount for e in executions), ZERO) / filled).quantize(PRICE_QUANTUM) if filled else None
+    return MatchResult(executions=executions, status=status, filled_quantity=filled, remaining_quantity=remaining,
+                       slippage_pct=slippage_pct(intent.side, avg, market.last_price) if filled else ZERO)
 
 
 def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,

@@ -52,13 +52,30 @@ from . import events as ev
 from . import lifecycle as lc
 from .fees import DEFAULT_FEE_TIERS, FeeTier, fee_rate_for
 from .limits import RiskLimits
-from .types import PositionState
 from .slippage import DEFAULT_SLIPPAGE, SlippageModel
-from .types import EngineRejection, InstrumentSpec, MarketState, OrderIntent, OrderStatus
+from .types import (
+    EngineRejection,
+    InstrumentSpec,
+    MarketState,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    PositionState,
+    Side,
+    TimeInForce,
+)
 
 ZERO = Decimal(0)
 VOLUME_WINDOW = timedelta(days=30)
 RATE_WINDOW = timedelta(seconds=60)
+
+
+def _as(enum_cls, value):
+    """The enum member for ``value`` when it is one (validation reports a bad value with its field name)."""
+    try:
+        return enum_cls(value)
+    except ValueError:
+        return value
 
 
 class _Wallet:
@@ -177,8 +194,10 @@ class MemoryExchange:
         if market is None:
             raise EngineRejection("MARKET_CLOSED", f"{symbol} has no price yet: the market is closed for trading.",
                                   {"symbol": symbol, "reason": "no_price"})
-        intent = OrderIntent(symbol=symbol, side=side, type=type, quantity=quantity, quote_quantity=quote_quantity,
-                             price=price, trigger_price=trigger_price, time_in_force=time_in_force,
+        intent = OrderIntent(symbol=symbol, side=_as(Side, side), type=_as(OrderType, type), quantity=quantity,
+                             quote_quantity=quote_quantity,
+                             price=price, trigger_price=trigger_price,
+                             time_in_force=_as(TimeInForce, time_in_force),
                              post_only=post_only, reduce_only=reduce_only)
         fee_rate = fee_rate_for(self._volume(w, t), self.fee_tiers)
         prep = lc.prepare(intent, instrument=instrument, market=market, fee_rate=fee_rate, slippage=self.slippage)
@@ -285,18 +304,7 @@ class MemoryExchange:
 
     @staticmethod
     def _post(balances: dict, postings) -> dict:
-        if not postings:
-            return balances
-        out = dict(balances)
-        for p in postings:
-            for m in p.movements:
-                b = out.get(m.asset)
-                a, lk = (b.available, b.locked) if b is not None else (ZERO, ZERO)
-                a, lk = a + m.available, lk + m.locked
-                if a < 0 or lk < 0:
-                    raise EngineRejection("INSUFFICIENT_BALANCE", f"Insufficient {m.asset}", {"asset": m.asset})
-                out[m.asset] = lc.BalanceState(a, lk)
-        return out
+        return lc.apply_postings(balances, postings) if postings else balances
 
     def _volume(self, w: _Wallet, t: datetime) -> Decimal:
         cutoff = t - VOLUME_WINDOW

@@ -13,7 +13,6 @@ With these rules, for any sequence of fills of one wallet in one pair:
 received for sells), and ``quantity * avg_entry_price`` equals ``cost_basis`` to within the 12-place rounding.
 """
 
-from dataclasses import replace
 from decimal import Decimal
 
 from common.money import quantize_amount
@@ -42,8 +41,8 @@ def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decim
         cost_sold = state.cost if quantity_now == 0 else quantize_amount(state.cost * quantity / state.quantity)
         cost_now, realized = state.cost - cost_sold, amount - cost_sold
     avg_now = (cost_now / quantity_now).quantize(PRICE_QUANTUM) if quantity_now else ZERO
-    return replace(state, quantity=quantity_now, cost_basis=cost_now, avg_entry_price=avg_now,
-                   fees_paid=state.fees_paid + fee, realized_pnl=state.realized_pnl + realized), realized
+    return PositionState(quantity=quantity_now, avg_entry_price=avg_now, realized_pnl=state.realized_pnl + realized,
+                         fees_paid=state.fees_paid + fee, cost_basis=cost_now), realized
 
 
 def apply_execution(state: PositionState, side: Side, execution: Execution) -> tuple[PositionState, Decimal]:

@@ -127,15 +127,18 @@ def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
 
     ``reference_price`` (the last price) lets a market order given by quantity be checked against min_notional.
     """
-    intent = replace(intent,
-                     side=_enum(Side, intent.side, "side"),
-                     type=_enum(OrderType, intent.type, "type"),
-                     time_in_force=_enum(TimeInForce, intent.time_in_force or TimeInForce.GTC, "time_in_force"))
+    side, otype, tif = intent.side, intent.type, intent.time_in_force or TimeInForce.GTC
+    if (type(side) is not Side or type(otype) is not OrderType or type(tif) is not TimeInForce
+            or intent.time_in_force is None):
+        intent = replace(intent, side=_enum(Side, side, "side"), type=_enum(OrderType, otype, "type"),
+                         time_in_force=_enum(TimeInForce, tif, "time_in_force"))
     if intent.symbol != instrument.symbol:
         raise EngineRejection(RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {intent.symbol!r}",
                               {"symbol": intent.symbol})
     _check_shape(intent)
     _check_exchange_rules(intent, instrument, reference_price)
-    if intent.type == OrderType.MARKET:
-        intent = replace(intent, time_in_force=market_time_in_force(intent.time_in_force))
+    if intent.type == OrderType.MARKET and intent.time_in_force == TimeInForce.GTC:
+        intent = OrderIntent(intent.symbol, intent.side, intent.type, intent.quantity, intent.quote_quantity,
+                             intent.price, intent.trigger_price, TimeInForce.IOC, intent.post_only,
+                             intent.reduce_only)
     return intent

@@ -153,16 +153,17 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
         exc.events = acc.events  # a risk.breach, delivered by the caller once the transaction has rolled back
         raise exc
     order = settlement.new_order(acc.order, agent=agent, body_hash=digest)
-    order.save(force_insert=True)
     locked = {(str(wallet.pk), a): b for a, b in balances.items()}
+    if order.needs_execution and fill_now:
+        # Executed here, against the market state it was prepared on (the preview's match is the execution): the
+        # order row goes in in its final state and its lock is posted with its fills, in one ledger statement.
+        plan = lc.execute(acc.order, prep.market, instrument=prep.instrument, prepared=prep)
+        settlement.apply_plans([(order, plan)], now=now, locked=locked, prior_events=acc.events, accepted=acc)
+        return order
+    order.save(force_insert=True)
     # the wallet's balances are locked already (lock_wallet): post with them, no second lock query
     wallet_post_many([Posting(wallet.pk, p.movements, p.reason, p.ref_type, p.order_id) for p in acc.postings],
                      locked=locked)
-    if order.needs_execution and fill_now:
-        # the same market state the order was prepared on: the preview's match is the execution
-        plan = lc.execute(acc.order, prep.market, instrument=prep.instrument, prepared=prep)
-        settlement.apply_plans([(order, plan)], now=now, locked=locked, prior_events=acc.events)
-        return order
     settlement.after_commit(acc.events)
     if order.needs_execution:
         order_id, symbol = order.pk, order.symbol

@@ -115,26 +115,33 @@ def settle(items: list[tuple[Order, object, bool]], *, now=None) -> Outcome:
 
 
 def apply_plans(pairs: list[tuple[Order, lc.Plan]], *, now=None, locked: dict | None = None,
-                prior_events: list | None = None) -> Outcome:
+                prior_events: list | None = None, accepted: lc.Accepted | None = None) -> Outcome:
     """Carry out the engine's plans (``lifecycle.execute`` / ``lifecycle.sweep``) for their locked orders: settle,
     reject or wait. ``pairs`` = [(order row, plan)], the plan's ``order`` being ``order_state(row)``. ``locked``:
     {(wallet_id, asset): Balance} the caller already holds locked in this transaction, with current values.
     ``prior_events``: events of the same transaction to deliver first, in the same batch (an order's acceptance
-    and its fill are one change to a subscriber)."""
-    return _apply(pairs, now=now or timezone.now(), locked=locked, prior_events=prior_events)
+    and its fill are one change to a subscriber). ``accepted``: the acceptance of the (single) order of ``pairs``
+    in this transaction, not yet written: its row is inserted in its final state and its lock posted in the same
+    ledger statement as its fills (two statements fewer on the placement path)."""
+    return _apply(pairs, now=now or timezone.now(), locked=locked, prior_events=prior_events, accepted=accepted)
 
 
 def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict | None = None,
-           prior_events: list | None = None) -> Outcome:
+           prior_events: list | None = None, accepted: lc.Accepted | None = None) -> Outcome:
     outcome = Outcome()
     if not pairs:
         return outcome
     pairs = sorted(pairs, key=lambda p: (str(p[0].wallet_id), str(p[0].pk)))
+    # a request may be waiting (wait_ms) only on an order a worker was to execute: signal those, not a sweep's
+    awaited = {o.pk for o, _ in pairs if o.needs_execution and accepted is None}
     keys = {(str(o.wallet_id), a) for o, _ in pairs for a in (o.base_asset, o.quote_asset)}
     balances = locked if locked is not None and keys <= locked.keys() else locks.lock_balances(keys=keys)
     running: dict[str, dict] = {}
     for (w, a), b in balances.items():
         running.setdefault(w, {})[a] = lc.BalanceState(b.available, b.locked)
+    if accepted is not None:  # its lock is posted with its fills below, but the engine settles after it
+        w = accepted.order.wallet_id
+        running[w] = lc.apply_postings(running.get(w, {}), accepted.postings)
     positions = locks.lock_positions(keys={(o.wallet_id, o.symbol): o for o, p in pairs
                                            if p.action == "settle" and p.result.executions})
     done_items = []
@@ -167,12 +174,15 @@ def _apply(pairs, *, now, close_status: OrderStatus | None = None, locked: dict 
         running[w] = done.balances
         store_state(order, done.order)
         done_items.append((order, done))
-    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()))
+    return _persist(done_items, balances, list(touched.values()), now, list(prior_events or ()), accepted, awaited)
 
 
-def _persist(done_items, balances, positions, now, events: list) -> Outcome:
+def _persist(done_items, balances, positions, now, events: list, accepted: lc.Accepted | None = None,
+             awaited: set = frozenset()) -> Outcome:
     """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
     events on after commit."""
+    if accepted is not None:
+        done_items[0][0].save(force_insert=True)
     fills = [Fill(order=order, seq=f.seq, wallet_id=order.wallet_id, agent_id=order.agent_id, symbol=f.symbol,
                   side=str(f.side), price=f.price, quantity=f.quantity, quote_amount=f.quote_amount, fee=f.fee,
                   fee_asset=f.fee_asset, liquidity=str(f.liquidity), slippage_pct=f.slippage_pct,
@@ -181,7 +191,15 @@ def _persist(done_items, balances, positions, now, events: list) -> Outcome:
     if fills:
         Fill.objects.bulk_create(fills)
     fill_ids = {(str(f.order_id), f.seq): f.pk for f in fills}
-    postings = []
+    postings = [Posting(p.wallet_id, p.movements, p.reason, p.ref_type, p.order_id)
+                for p in (accepted.postings if accepted is not None else ())]
+    by_order: dict = {}
+    for f in fills:
+        by_order.setdefault(f.order_id, []).append(f)
+    for order, _ in done_items:
+        mine = by_order.get(order.pk, [])
+        if mine and len(mine) == order.fill_count:  # every fill of the order is new: the response needs no query
+            order.all_fills = mine
     for order, done in done_items:
         if done is None:  # a conditional order back to waiting for its trigger: nothing a subscriber reports
             continue
@@ -194,10 +212,10 @@ def _persist(done_items, balances, positions, now, events: list) -> Outcome:
         events += done.events
     wallet_post_many(postings, locked=balances)
     orders = [order for order, _ in done_items]
-    bulk_update_rows(Order, orders, ORDER_FIELDS)
+    bulk_update_rows(Order, orders if accepted is None else orders[1:], ORDER_FIELDS)
     if positions:
         bulk_update_rows(Position, positions, POSITION_FIELDS)
-    after_commit(events, signals=[(o.pk, o.status) for o in orders])
+    after_commit(events, signals=[(o.pk, o.status) for o in orders if o.pk in awaited])
     return Outcome(orders=orders, fills=fills, positions=positions, events=events)
 
 

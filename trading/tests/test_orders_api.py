@@ -436,3 +436,25 @@ def test_read_scope_keys_cannot_trade(celery_worker, trader):
     r = place(reader, symbol="BTCUSDT", side="buy", type="market", quantity="0.01")
     assert r.status_code == 403 and r.json()["error"]["code"] == "KEY_SCOPE"
     assert reader.get("/api/v1/trade/orders").status_code == 200
+
+
+@pytest.mark.parametrize("size", [{"quote_quantity": "5"}, {"quantity": "0.0016"}])
+def test_quote_quantity_and_quantity_meet_min_notional_by_one_rule(trader, size):
+    """Issue 8 item 12: 5 USDT of ETH at 3029.65 buys 0.0016 ETH (4.84744 USDT), under ETHUSDT's 5 USDT minimum:
+    refused as quote_quantity exactly as the same size given as quantity; nothing is stored."""
+    _, client, wallet = trader()
+    set_market("ETHUSDT", "3029.65")
+    r = place(client, symbol="ETHUSDT", side="buy", type="market", **size)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_QUANTITY", r.json()
+    assert not Order.objects.filter(wallet=wallet).exists()
+
+
+def test_quote_quantity_finer_than_the_quote_precision_is_refused_not_truncated(trader):
+    _, client, wallet = trader()
+    set_market("ETHUSDT", "3029.65")
+    r = place(client, symbol="ETHUSDT", side="buy", type="market", quote_quantity="5.000000000001")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_STEP_SIZE", r.json()
+    assert r.json()["error"]["details"]["field"] == "quote_quantity"
+    r = place(client, symbol="ETHUSDT", side="buy", type="market", quote_quantity="10.5")
+    assert r.status_code == 201 and r.json()["status"] == "filled", r.json()
+    assert D(r.json()["filled_quote"]) <= D("10.5")
