@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "streams",
     "analytics",
     "backtests",
+    "battles",
 ]
 
 MIDDLEWARE = [
@@ -379,3 +380,10 @@ CELERY_BEAT_SCHEDULE.update({
     "analytics: verify metrics (full recompute)": {"task": "analytics.recompute_metrics",
                                                     "schedule": crontab(minute=50, hour=0)},
 })
+# --- Battles (battles/) ------------------------------------------------------------------------------------------------
+BATTLE_SNAPSHOT_SECONDS = env.int("BATTLE_SNAPSHOT_SECONDS", default=5)  # beat: standings round of every active battle
+# In the settings' beat schedule, which django-celery-beat's DatabaseScheduler writes to its tables when beat starts
+# (merged into any schedule defined above).
+CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), "battles: standings rounds, automatic stop": {
+    "task": "battles.tick", "schedule": float(BATTLE_SNAPSHOT_SECONDS)}}
+BATTLE_METRIC_MAX_POINTS = env.int("BATTLE_METRIC_MAX_POINTS", default=200)  # equity points a round's metrics read

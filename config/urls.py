@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("streams.urls")),
     path("analytics/", include("analytics.urls")),
     path("backtest/", include("backtests.urls")),
+    path("", include("battles.urls")),
 ]
 
 urlpatterns = [

@@ -143,6 +143,7 @@ class StreamConnection:
         self._old_wallets: set[str] = set()
         self._resync: str | None = None
         self._bus_error = False
+        self._p_events: list = []  # agent-level events (battle.*): not dropped by a re-sync
         self._reset_state()
 
     # --- called by the hub (same event loop, never blocks) ----------------------------------------------------------
@@ -225,6 +226,10 @@ class StreamConnection:
                 if self._resync:
                     yield await self._snapshot(self._resync)
                     last_emit = loop.time()
+                    if self._p_events:  # agent events that came with the switch follow the snapshot at once
+                        frame = self._delta()
+                        if frame is not None:
+                            yield frame
                     continue
                 frame = self._delta()
                 if frame is not None:
@@ -297,9 +302,19 @@ class StreamConnection:
             self._take(self.queue.get_nowait())
 
     def _take(self, m: dict | None) -> None:
-        if m is None or self._resync:
+        if m is None:
             return
         mine = m.get("agent") == self.agent_id
+        if mine and m.get("event") is not None:  # an agent-level event (battle.*): kept across a re-sync
+            self._p_events.append(m["event"])
+            self._p_ts = max(self._p_ts or 0.0, m.get("ts") or 0.0)
+            return
+        if mine and m.get("switch"):  # the key now acts on another wallet (a battle began or ended)
+            if m.get("wallet") != self.wallet_id:
+                self.resync("wallet_changed")
+            return
+        if self._resync:
+            return
         if mine and m.get("wallet") != self.wallet_id:
             if m.get("main") and m.get("wallet") not in self._old_wallets:
                 self.resync("wallet_changed")  # a reset opened a new main wallet: move to it
@@ -343,7 +358,7 @@ class StreamConnection:
 
     def _has_executions(self) -> bool:
         """Pending changes an agent must see at once: its fills, orders, positions, or the pair's trades."""
-        return bool(self._p_fills or self._p_orders or self._p_positions or self._p_trades)
+        return bool(self._p_fills or self._p_orders or self._p_positions or self._p_trades or self._p_events)
 
     def _delta(self) -> bytes | None:
         upserts, removed = [], []
@@ -365,8 +380,11 @@ class StreamConnection:
             has_news |= bool(book or self._p_trades)
             payload = {"symbol": self.symbol, "book": book or {"bids": [], "asks": []}, "trades": self._p_trades,
                        **payload}
+        if self._p_events:
+            payload["events"] = self._p_events
+            has_news = True
         ts, src = self._p_ts, self._p_src
-        self._p_orders, self._p_positions, self._p_fills, self._p_trades = {}, {}, [], []
+        self._p_orders, self._p_positions, self._p_fills, self._p_trades, self._p_events = {}, {}, [], [], []
         self._p_ts = self._p_src = None
         if not has_news:
             return None

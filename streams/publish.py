@@ -13,12 +13,15 @@ failure never raises into the caller.
   same for single objects. (An order that executes on arrival is best published with its fills only: see
   docs/streams.md, "Wiring".)
 - ``publish_wallet_opened(wallet)``: a reset opened a new main wallet; open streams re-snapshot onto it.
+- ``publish_wallet_switched(agent_id=, wallet_id=)``: a battle routed/unrouted the agent's key; streams re-snapshot.
+- ``publish_agent_events([(agent_id, event_type, data)])``: an agent-level event (battle.*) to streams and webhooks.
 - ``publish_book(symbol, book)``: a new order book (optional: the streams re-read books on every feed tick).
 - ``publish_risk_breach(agent_id=, code=, message=, details=)``: a risk rule refused an order (webhook only). Call
   it where the refusal leaves the service, outside the atomic block that rolls back, or it is rolled back too.
 """
 
 import logging
+import uuid
 from collections import defaultdict
 from functools import lru_cache
 
@@ -87,6 +90,39 @@ def publish_position(position) -> None:
 def publish_wallet_opened(wallet) -> None:
     if wallet.kind == "main":
         bus.send({"agent": str(wallet.agent_id), "wallet": str(wallet.pk), "main": True})
+
+
+def publish_wallet_switched(*, agent_id, wallet_id) -> None:
+    """The agent's key now acts on another wallet (a battle began or ended): its open streams re-snapshot onto it."""
+    try:
+        bus.send({"agent": str(agent_id), "wallet": str(wallet_id), "switch": True})
+    except Exception:  # noqa: BLE001
+        logger.exception("could not publish a wallet switch")
+
+
+def publish_agent_events(events) -> None:
+    """Agent-level events (``battle.started`` ...), ``events`` = [(agent_id, event_type, data)]: each an
+    ``events: [{type, data}]`` entry in the next delta of that agent's streams, and a webhook delivery to its
+    endpoints subscribed to the type (one endpoint query for the batch). In the caller's transaction, like every
+    publish; never raises."""
+    from streams.services import _active_endpoints, _deliveries, _save, subscribes
+
+    events = list(events)
+    if not events:
+        return
+    try:
+        for agent_id, event_type, data in events:
+            bus.send({"agent": str(agent_id), "event": {"type": event_type, "data": data}})
+        endpoints = _active_endpoints({str(a) for a, _, _ in events})
+        deliveries = []
+        for agent_id, event_type, data in events:
+            targets = [e for e in endpoints.get(str(agent_id), ()) if subscribes(e.event_types, event_type)]
+            if targets:
+                deliveries += _deliveries(targets, agent_id=agent_id, event_type=event_type, data=data,
+                                          event_id=uuid.uuid4())
+        _save(deliveries)
+    except Exception:  # noqa: BLE001 - an event problem must never undo the change it reports
+        logger.exception("could not publish agent events")
 
 
 def publish_book(symbol: str, book, *, ts=None) -> None:

@@ -45,6 +45,10 @@ WEBHOOK_EVENT_TYPES = {
     "order.rejected": "An accepted order was rejected when it was executed.",
     "risk.breach": "An order was refused by a risk rule (at most one per rule per cooldown).",
     "webhook.test": "Sent by POST /webhooks/{id}/test, to check the receiver and its signature check.",
+    "battle.started": "A live battle the agent takes part in started (its key now acts on its battle wallet).",
+    "battle.standings": "New standings of the agent's battle (every standings round while it runs).",
+    "battle.eliminated": "The agent was eliminated from a survival battle (its orders cancelled, rank fixed).",
+    "battle.completed": "The agent's battle completed; final standings attached, the key is back on its wallet.",
 }
 WEBHOOK_EVENT_FAMILIES = ("order", "risk", "battle", "webhook")
 ORDER_STATUS_EVENTS = {"filled": "order.filled", "cancelled": "order.cancelled", "expired": "order.expired",

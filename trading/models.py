@@ -32,6 +32,13 @@ class Wallet(models.Model):
     battle_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Battle routing (set by the battles services through ``trading.wallet.wallet_set_routing``; trading never
+    # imports battles). ``routed``: the agent's key acts on this wallet instead of its main one (at most one per
+    # agent). ``paused``: new orders are refused (422 BATTLE_STATE). ``pairs``: the only symbols it may trade
+    # (empty: any listed pair).
+    routed = models.BooleanField(default=False)
+    paused = models.BooleanField(default=False)
+    pairs = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -40,6 +47,7 @@ class Wallet(models.Model):
                                     name="one_current_main_wallet_per_agent"),
             models.UniqueConstraint(fields=["agent", "battle_id"], condition=Q(kind="battle"),
                                     name="one_wallet_per_agent_per_battle"),
+            models.UniqueConstraint(fields=["agent"], condition=Q(routed=True), name="one_routed_wallet_per_agent"),
         ]
 
     def __str__(self):

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Q
 
-from common.errors import NotFound
+from common.errors import BusinessRejection, NotFound
 from common.money import ZERO, to_decimal
 from common.rowloader import RowLoader
 from trading.engine.lifecycle import valuation
@@ -38,13 +39,40 @@ class WalletBalances:
 
 
 def wallet_current(*, agent) -> Wallet:
-    """The agent's everyday wallet (the current epoch's main wallet)."""
-    from trading.wallet import current_wallet
+    """The wallet the agent's key acts on: its routed battle wallet while it is in a live battle, else its everyday
+    wallet (the current epoch's main wallet). One query either way (the routed one sorts first).
 
-    try:
-        return current_wallet(agent)
-    except Wallet.DoesNotExist:
-        raise NotFound("This agent has no current wallet.") from None
+    Every ``/account``, ``/trade``, ``/stream`` and ``/analytics`` request resolves its wallet here; the battles
+    app routes and unroutes wallets through ``trading.wallet.wallet_set_routing`` (trading never imports battles).
+    """
+    wallet = (Wallet.objects.filter(Q(kind=Wallet.Kind.MAIN, retired_at__isnull=True) | Q(routed=True), agent=agent)
+              .order_by("-routed").first())
+    if wallet is None:
+        raise NotFound("This agent has no current wallet.")
+    return wallet
+
+
+class WalletState(BusinessRejection):
+    code = "BATTLE_STATE"
+
+
+def wallet_trading_guard(*, wallet: Wallet, symbol: str) -> None:
+    """What a battle wallet refuses before an order is even prepared: any order while its battle is paused (or
+    over), and a pair outside the battle's ``pairs``. Free for everyday wallets (no query: fields are loaded)."""
+    if wallet.paused:
+        raise WalletState("The battle of this wallet is not running: new orders are refused.",
+                          details={"battle_id": str(wallet.battle_id) if wallet.battle_id else None})
+    if wallet.pairs and symbol not in wallet.pairs:
+        raise BusinessRejection(f"{symbol} is not traded in this battle.", code="UNKNOWN_SYMBOL",
+                                details={"symbol": symbol, "pairs": list(wallet.pairs)})
+
+
+def wallet_trading_guard_locked(*, wallet: Wallet) -> None:
+    """The paused check again under the wallet's balance locks (a battle that stops sets ``paused`` while holding
+    them), so an order racing a stop either lands before it (and is cancelled by it) or is refused."""
+    if wallet.kind == Wallet.Kind.BATTLE and Wallet.objects.filter(pk=wallet.pk, paused=True).exists():
+        raise WalletState("The battle of this wallet is not running: new orders are refused.",
+                          details={"battle_id": str(wallet.battle_id)})
 
 
 def _price_reader():
@@ -105,12 +133,16 @@ _BALANCES_WITH_WALLET = RowLoader(Balance, "wallet")
 
 
 def _current_balances(agent_id) -> list[Balance]:
-    """The balances of the agent's current main wallet, each with ``.wallet`` loaded, by asset."""
+    """The balances of the agent's current wallet (``wallet_current``'s choice), each with ``.wallet`` loaded, by
+    asset. One query: the main wallet's and a routed battle wallet's rows; the routed one wins when present."""
     connection = connections[Wallet.objects.db]
     agent = Wallet._meta.get_field("agent")
-    return _BALANCES_WITH_WALLET.fetch_where(
-        f't1."{agent.column}" = %s AND t1."kind" = %s AND t1."retired_at" IS NULL',
+    rows = _BALANCES_WITH_WALLET.fetch_where(
+        f't1."{agent.column}" = %s AND ((t1."kind" = %s AND t1."retired_at" IS NULL) OR t1."routed")',
         [agent.get_db_prep_value(agent_id, connection), Wallet.Kind.MAIN.value], order_by='t0."asset"')
+    if any(b.wallet.routed for b in rows):
+        rows = [b for b in rows if b.wallet.routed]
+    return rows
 
 
 def wallet_balances(*, agent) -> WalletBalances:

@@ -73,6 +73,17 @@ def wallet_open(*, agent, starting_balance: Decimal, kind: str = Wallet.Kind.MAI
     return wallet
 
 
+def wallet_set_routing(*, wallet_ids, routed: bool | None = None, paused: bool | None = None,
+                       pairs: list[str] | None = None) -> int:
+    """Set the battle routing flags of battle wallets (see ``Wallet``): what the battles services call at start,
+    pause, resume and stop. Call it while holding the wallets' balance locks when pausing/stopping, so an order being
+    placed re-checks ``paused`` after the stop (``trading.selectors.wallet_trading_guard_locked``)."""
+    changes = {k: v for k, v in (("routed", routed), ("paused", paused), ("pairs", pairs)) if v is not None}
+    if not changes:
+        return 0
+    return Wallet.objects.filter(pk__in=list(wallet_ids), kind=Wallet.Kind.BATTLE).update(**changes)
+
+
 def current_wallet(agent) -> Wallet:
     """The agent's everyday wallet (the current epoch's main wallet): the ONE place that resolves which wallet an
     agent trades from (``trading.selectors.wallet_current`` and every API view go through here). Raises

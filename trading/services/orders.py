@@ -42,6 +42,7 @@ from trading.engine.types import (
     TimeInForce,
 )
 from trading.models import Balance, Order, Position, Wallet
+from trading.selectors import wallet_trading_guard, wallet_trading_guard_locked
 from trading.selectors_orders import order_get
 from trading.services import market, settlement
 from trading.services.fees import wallet_fee_rate
@@ -98,6 +99,7 @@ class Placement:
 
 
 def prepare(*, wallet: Wallet, intent: OrderIntent) -> Prepared:
+    wallet_trading_guard(wallet=wallet, symbol=intent.symbol)  # a battle wallet: paused, pairs
     spec = market.instrument_spec(intent.symbol)
     trading = market.instrument_is_trading(intent.symbol)
     state = market.market_state(intent.symbol) if trading else None
@@ -140,6 +142,7 @@ def _accept(*, agent, wallet: Wallet, prep: Prepared, client_order_id: str | Non
     """Risk-check, insert and lock one order (``lifecycle.accept``); with ``fill_now``, an order that takes
     liquidity on arrival is executed and settled right here. Runs in the caller's transaction with the wallet's
     balances locked."""
+    wallet_trading_guard_locked(wallet=wallet)  # a battle stopping meanwhile: refused (no query for main wallets)
     account = risk_account(agent=agent, wallet=wallet, balances=balances, quote=prep.instrument.quote, now=now,
                            persist=True, counts=counts, open_orders_delta=open_delta,
                            recent_orders_delta=recent_delta)
