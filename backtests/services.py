@@ -517,3 +517,9 @@ def trades(*, session_id, agent) -> list[dict]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def session_measure(*, session_id):
+    """(equity, Performance, virtual time) of a session now: what a historical battle's standings read."""
+    with session_read(session_id=session_id) as (s, r):
+        return r.curve[-1][1], _perf(r), r.now
