@@ -1,10 +1,13 @@
 """API.md's Backtests section (agent key). Thin views: parse, call one service or selector, render."""
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts.serializers import error_responses
 
 from common.fields import DecimalString
 from common.permissions import IsAgent, agent_context
@@ -14,6 +17,13 @@ from . import selectors, services
 from .models import BacktestSession
 
 TAGS = ["backtests"]
+AGENT_KEY = [{"AgentKey": []}]
+
+
+def schema(operation_id: str, *, codes=(200,), **kwargs):
+    """The OpenAPI description of a Backtests operation: agent key, a JSON object, the error envelope."""
+    responses = {**{c: OpenApiTypes.OBJECT for c in codes}, **error_responses(400, 401, 403, 404, 409, 422)}
+    return extend_schema(operation_id=operation_id, tags=TAGS, auth=AGENT_KEY, responses=responses, **kwargs)
 
 
 def _agent(request):
@@ -58,7 +68,7 @@ class CreateView(APIView):
         starting_balance = DecimalString(positive=True, required=False)
         strategy_label = serializers.CharField(max_length=120, required=False, allow_blank=True)
 
-    @extend_schema(operation_id="backtest_create", tags=TAGS, request=InputSerializer)
+    @schema("backtest_create", codes=(201,), request=InputSerializer)
     def post(self, request):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -76,7 +86,7 @@ class CreateView(APIView):
 class StartView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_start", tags=TAGS, request=None)
+    @schema("backtest_start", request=None)
     def post(self, request, session_id):
         return Response(services.session_advance(session_id=session_id, agent=_agent(request), start_only=True))
 
@@ -84,7 +94,7 @@ class StartView(APIView):
 class StepView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_step", tags=TAGS, request=None)
+    @schema("backtest_step", request=None)
     def post(self, request, session_id):
         return Response(services.session_advance(session_id=session_id, agent=_agent(request), steps=1))
 
@@ -100,7 +110,7 @@ class StepBatchView(APIView):
         steps = serializers.IntegerField(min_value=1, max_value=services.MAX_BATCH_STEPS)
         snapshots = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    @extend_schema(operation_id="backtest_step_batch", tags=TAGS, request=InputSerializer)
+    @schema("backtest_step_batch", request=InputSerializer)
     def post(self, request, session_id):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -114,7 +124,7 @@ class StepBatchView(APIView):
 class CancelView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_cancel", tags=TAGS, request=None)
+    @schema("backtest_cancel", request=None)
     def post(self, request, session_id):
         return Response(services.session_cancel(session_id=session_id, agent=_agent(request)))
 
@@ -122,7 +132,7 @@ class CancelView(APIView):
 class OrderView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_order_create", tags=TAGS, request=OrderInputSerializer)
+    @schema("backtest_order_create", codes=(201, 200), request=OrderInputSerializer)
     def post(self, request, session_id):
         s = OrderInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -133,7 +143,7 @@ class OrderView(APIView):
 class OrderCancelView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_order_cancel", tags=TAGS)
+    @schema("backtest_order_cancel")
     def delete(self, request, session_id, order_id):
         return Response(services.order_cancel(session_id=session_id, agent=_agent(request), order_id=order_id))
 
@@ -141,7 +151,7 @@ class OrderCancelView(APIView):
 class OrdersView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_orders", tags=TAGS)
+    @schema("backtest_orders")
     def get(self, request, session_id):
         st = request.query_params.get("status") or None
         valid = {"open", *(c for c, _ in (("new", 0), ("partially_filled", 0), ("filled", 0), ("cancelled", 0),
@@ -155,7 +165,7 @@ class OrdersView(APIView):
 class PricesView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_prices", tags=TAGS)
+    @schema("backtest_prices")
     def get(self, request, session_id):
         return Response(selectors.prices(session_id=session_id, agent=_agent(request)))
 
@@ -169,7 +179,7 @@ class CandlesView(APIView):
         start = serializers.DateTimeField(required=False)
         end = serializers.DateTimeField(required=False)
 
-    @extend_schema(operation_id="backtest_candles", tags=TAGS, parameters=[QuerySerializer])
+    @schema("backtest_candles", parameters=[QuerySerializer])
     def get(self, request, session_id, symbol):
         q = self.QuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
@@ -182,7 +192,7 @@ class CandlesView(APIView):
 class BalanceView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_balance", tags=TAGS)
+    @schema("backtest_balance")
     def get(self, request, session_id):
         return Response(selectors.balance(session_id=session_id, agent=_agent(request)))
 
@@ -190,7 +200,7 @@ class BalanceView(APIView):
 class PositionsView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_positions", tags=TAGS)
+    @schema("backtest_positions")
     def get(self, request, session_id):
         return Response(selectors.positions(session_id=session_id, agent=_agent(request)))
 
@@ -198,7 +208,7 @@ class PositionsView(APIView):
 class StatusView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_status", tags=TAGS)
+    @schema("backtest_status")
     def get(self, request, session_id):
         return Response(selectors.status(session_id=session_id, agent=_agent(request)))
 
@@ -206,7 +216,7 @@ class StatusView(APIView):
 class ResultsView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_results", tags=TAGS)
+    @schema("backtest_results")
     def get(self, request, session_id):
         return Response(services.session_results(session_id=session_id, agent=_agent(request)))
 
@@ -214,7 +224,7 @@ class ResultsView(APIView):
 class EquityCurveView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_equity_curve", tags=TAGS)
+    @schema("backtest_equity_curve")
     def get(self, request, session_id):
         n = _int(request, "max_points", 0, 0, 1_000_000)
         return Response({"session_id": str(session_id), "points": services.equity_curve(
@@ -224,7 +234,7 @@ class EquityCurveView(APIView):
 class TradesView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_trades", tags=TAGS)
+    @schema("backtest_trades")
     def get(self, request, session_id):
         rows = services.trades(session_id=session_id, agent=_agent(request))
         return Response({"session_id": str(session_id), "count": len(rows), "results": rows})
@@ -233,7 +243,7 @@ class TradesView(APIView):
 class ListView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_list", tags=TAGS)
+    @schema("backtest_list")
     def get(self, request):
         st = request.query_params.get("status") or None
         if st is not None and st not in BacktestSession.Status.values:
@@ -246,7 +256,7 @@ class ListView(APIView):
 class CompareView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_compare", tags=TAGS)
+    @schema("backtest_compare")
     def get(self, request):
         import uuid
 
@@ -263,6 +273,6 @@ class CompareView(APIView):
 class BestView(APIView):
     permission_classes = [IsAgent]
 
-    @extend_schema(operation_id="backtest_best", tags=TAGS)
+    @schema("backtest_best")
     def get(self, request):
         return Response(selectors.best(agent=_agent(request), metric=request.query_params.get("metric") or "roi_pct"))

@@ -189,6 +189,8 @@ class PresetSerializer(serializers.Serializer):
     pairs = serializers.ListField(child=serializers.CharField())
     ranking_metric = serializers.CharField()
     elimination_threshold_pct = serializers.CharField(allow_null=True)
+    mode = serializers.CharField()
+    interval = serializers.CharField(allow_null=True, help_text="historical presets: the candle interval")
 
 
 class PresetsView(OwnerView):
@@ -200,7 +202,8 @@ class PresetsView(OwnerView):
              "starting_balance": fmt(p["starting_balance"]), "pairs": p["pairs"],
              "ranking_metric": p["ranking_metric"],
              "elimination_threshold_pct": fmt(p["elimination_threshold_pct"], 2)
-             if p.get("elimination_threshold_pct") is not None else None}
+             if p.get("elimination_threshold_pct") is not None else None,
+             "mode": p.get("mode", "live"), "interval": p.get("interval")}
             for name, p in PRESETS.items()])
 
 

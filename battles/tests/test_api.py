@@ -36,7 +36,10 @@ def test_presets_are_listed(owner, jwt_client):
     r = jwt_client(owner).get("/api/v1/battles/presets")
     assert r.status_code == 200
     by_name = {p["name"]: p for p in r.json()}
-    assert set(by_name) == {"quick_1h", "day_trader", "marathon", "scalper_duel", "survival"}
+    assert set(by_name) == {"quick_1h", "day_trader", "marathon", "scalper_duel", "survival", "historical_day",
+                            "historical_week", "historical_month"}
+    assert by_name["historical_week"]["mode"] == "historical" and by_name["historical_week"]["interval"] == "5m"
+    assert by_name["quick_1h"]["mode"] == "live" and by_name["quick_1h"]["interval"] is None
     assert by_name["quick_1h"]["duration"] == 3600 and by_name["day_trader"]["duration"] == 86400
     assert by_name["marathon"]["duration"] == 7 * 86400
     assert by_name["scalper_duel"] == {**by_name["scalper_duel"], "duration": 14400, "starting_balance": "5000.00000000",
