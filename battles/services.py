@@ -138,6 +138,12 @@ def _check_historical(config: dict) -> None:
         config["end_time"] = config["start_time"] + timedelta(seconds=config["duration_seconds"])
     if config.get("interval") and config["interval"] not in ("1m", "5m", "1h", "1d"):
         raise ValidationFailed("interval must be one of 1m, 5m, 1h, 1d.", details={"field": "interval"})
+    step = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}.get(config.get("interval"))
+    for name in ("start_time", "end_time"):
+        t = config.get(name)
+        if step and t and (int(t.timestamp()) % step or t.microsecond):
+            raise ValidationFailed(f"{name} must be on the {config['interval']} grid (UTC, like the candles).",
+                                   details={"field": name})
     missing = [f for f in ("start_time", "end_time", "interval") if not config.get(f)]
     if missing:
         raise ValidationFailed(f"A historical battle needs {', '.join(missing)}.", details={"field": missing[0]})

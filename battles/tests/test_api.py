@@ -213,15 +213,20 @@ def test_rematch_copies_configuration_and_participants(setup):
     assert act(client, new["id"], "start").json()["status"] == "active"
 
 
-def test_historical_battles_are_modelled_but_not_started_here(setup):
+def test_historical_battle_needs_candles_and_aligned_times(setup):
+    """(The run itself — sessions, the shared clock, standings, replay — is backtests/tests/test_historical_battles.py.)"""
     client, (a1, a2, _) = setup
-    now = timezone.now()
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    r = client.post("/api/v1/battles", {"name": "h", "mode": "historical", "interval": "1h",
+                                        "start_time": (now - timedelta(days=2, minutes=1)).isoformat(),
+                                        "end_time": (now - timedelta(days=1)).isoformat()}, format="json")
+    assert r.status_code == 400  # not on the interval's grid
     b = make_battle(client, mode="historical", start_time=(now - timedelta(days=2)).isoformat(),
-                    end_time=(now - timedelta(days=1)).isoformat(), interval="1h")
+                    end_time=(now - timedelta(days=1)).isoformat(), interval="1h", pairs=["BTCUSDT"])
     assert b["mode"] == "historical" and b["interval"] == "1h" and b["virtual_time"] is None
     add(client, b["id"], a1)
     add(client, b["id"], a2)
-    assert error_code(act(client, b["id"], "start")) == "BATTLE_STATE"
+    assert error_code(act(client, b["id"], "start")) == "NO_CANDLE_DATA"  # the store has no candles for it
     assert Battle.objects.get(pk=b["id"]).status == "draft"
 
 
