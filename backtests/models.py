@@ -36,6 +36,7 @@ class BacktestSession(models.Model):
     actions = models.PositiveIntegerField(default=0)  # length of the action log
     # a clock owned by something else (a historical battle: "battle:<id>"): the agent's own start/step is refused
     clock_owner = models.CharField(max_length=64, blank=True, default="")
+    orders_paused = models.BooleanField(default=False)  # set by the clock's owner (a paused battle): orders refused
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

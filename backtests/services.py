@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -400,6 +400,9 @@ def order_place(*, session_id, agent, body: dict) -> Placed:
     rejection = None
     with session_locked(session_id=session_id, agent=agent) as (s, r):
         _require_open(s)
+        if s.orders_paused:
+            raise BattleState("The battle of this session is paused: new orders are refused.",
+                              details={"clock_owner": s.clock_owner})
         if body["symbol"] not in s.pairs:
             raise BusinessRejection(f"{body['symbol']} is not one of this backtest's pairs ({', '.join(s.pairs)}).",
                                     code="UNKNOWN_SYMBOL", details={"symbol": body["symbol"], "pairs": s.pairs})
@@ -515,11 +518,12 @@ def trades(*, session_id, agent) -> list[dict]:
         return [render.fill(f) for f in r.ex.fills]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def session_measure(*, session_id):
     """(equity, Performance, virtual time) of a session now: what a historical battle's standings read."""
     with session_read(session_id=session_id) as (s, r):
         return r.curve[-1][1], _perf(r), r.now
+
+
+def sessions_pause_orders(*, session_ids, paused: bool) -> None:
+    """The clock owner's switch (a historical battle paused / resumed): orders on these sessions refused or not."""
+    BacktestSession.objects.filter(pk__in=list(session_ids)).update(orders_paused=paused)

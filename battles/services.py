@@ -305,6 +305,7 @@ def battle_pause(*, battle: Battle, now: datetime | None = None) -> Battle:
         if battle.status != S.ACTIVE or battle.end_reason:
             raise _refuse(battle, "pause", [S.ACTIVE])
         wallet_set_routing(wallet_ids=_wallet_ids(battle), paused=True)
+        _pause_sessions(battle, True)
         battle.status, battle.paused_at = S.PAUSED, now
         battle.save(update_fields=["status", "paused_at", "updated_at"])
     return battle
@@ -322,6 +323,7 @@ def battle_resume(*, battle: Battle, now: datetime | None = None) -> Battle:
             battle.end_time += timedelta(seconds=paused_for)
         active = [p.wallet_id for p in battle.participants.filter(status=Participant.Status.ACTIVE)]
         wallet_set_routing(wallet_ids=active, paused=False)  # the eliminated stay paused
+        _pause_sessions(battle, False)
         battle.status, battle.paused_at = S.ACTIVE, None
         battle.save(update_fields=["status", "paused_at", "paused_seconds", "end_time", "updated_at"])
     return battle
@@ -558,6 +560,15 @@ def _complete(battle: Battle, now: datetime, reason: str, *, participants=None) 
 # --- historical battles (issue 12): one backtest session per participant, one clock the owner steps -------------
 def _clock_owner(battle: Battle) -> str:
     return f"battle:{battle.pk}"
+
+
+def _pause_sessions(battle: Battle, paused: bool) -> None:
+    """A historical battle's sessions refuse (or accept again) their agents' orders."""
+    if battle.mode == Battle.Mode.HISTORICAL:
+        from backtests.services import sessions_pause_orders
+
+        sessions_pause_orders(session_ids=[s for s in battle.participants.values_list("session_id", flat=True) if s],
+                              paused=paused)
 
 
 def _activate_historical(battle: Battle, now: datetime) -> None:

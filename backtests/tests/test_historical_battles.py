@@ -142,12 +142,21 @@ def test_presets_and_stop(arena):
     r = clients[agents[0].pk].get(f"/api/v1/backtest/{sessions[str(agents[0].pk)]}/status").json()
     assert r["total_steps"] == 1440
     assert jwt.post(f"/api/v1/battles/{bid}/step/batch", {"steps": 100}, format="json").status_code == 200
+    # paused: no stepping, no orders; resumed: both again
+    order = {"symbol": "BTCUSDT", "side": "buy", "type": "market", "quantity": "0.01"}
+    mine = f"/api/v1/backtest/{sessions[str(agents[0].pk)]}/trade/order"
+    assert jwt.post(f"/api/v1/battles/{bid}/pause").status_code == 200
+    assert jwt.post(f"/api/v1/battles/{bid}/step").json()["error"]["code"] == "BATTLE_STATE"
+    assert clients[agents[0].pk].post(mine, order, format="json").json()["error"]["code"] == "BATTLE_STATE"
+    assert jwt.post(f"/api/v1/battles/{bid}/resume").status_code == 200
+    assert clients[agents[0].pk].post(mine, order, format="json").status_code == 201
+    assert jwt.post(f"/api/v1/battles/{bid}/step").status_code == 200
     r = jwt.post(f"/api/v1/battles/{bid}/stop")
     assert r.status_code == 200 and r.json()["status"] == "completed"
     res = jwt.get(f"/api/v1/battles/{bid}/results").json()
     assert res["final"] and len(res["standings"]) == 2
     st = clients[agents[0].pk].get(f"/api/v1/backtest/{sessions[str(agents[0].pk)]}/status").json()
-    assert st["status"] == "cancelled" and st["step"] == 100
+    assert st["status"] == "cancelled" and st["step"] == 101
     # a live battle has no clock to step
     live = jwt.post("/api/v1/battles", {"name": "live"}, format="json").json()["id"]
     assert jwt.post(f"/api/v1/battles/{live}/step").json()["error"]["code"] == "BATTLE_STATE"
