@@ -99,8 +99,18 @@ def http_part(url, key, steps):
             side = "sell" if side == "buy" else "buy"
     wall = time.perf_counter() - t0
     fills = len(h.get(base + "/results/trades").json()["results"])
+    # the yardstick, same server, same connection, same run: the cheapest agent request (GET /account/info: the
+    # key check, the rate limiter, one row) -- what any agent request costs before it does anything
+    base_lat = []
+    t1 = time.perf_counter()
+    for _ in range(min(steps, 2000)):
+        s = time.perf_counter()
+        assert h.get("/api/v1/account/info").status_code == 200
+        base_lat.append(time.perf_counter() - s)
+    base_rate = len(base_lat) / (time.perf_counter() - t1)
     h.close()
-    return steps / wall, statistics.median(lat) * 1000, pct(lat, 99) * 1000, orders, fills
+    return (steps / wall, statistics.median(lat) * 1000, pct(lat, 99) * 1000, orders, fills, base_rate,
+            statistics.median(base_lat) * 1000)
 
 
 def batch_part(url, key):
@@ -237,10 +247,12 @@ def main():
 
     if not args.skip_http:
         with ProductionServer(kind=args.server, workers=1, threads=4, env=env) as server:
-            rate, p50, p99, orders, fills = http_part(server.url, key, args.http_steps)
+            rate, p50, p99, orders, fills, base_rate, base_p50 = http_part(server.url, key, args.http_steps)
             print(f"1. agent-driven HTTP ({args.server}, 1 worker, keep-alive): {rate:.0f} steps/s over "
                   f"{args.http_steps} steps (target >= 500; peer ~46), step p50 {p50:.2f} ms p99 {p99:.2f} ms, "
-                  f"{orders} orders -> {fills} fills")
+                  f"{orders} orders -> {fills} fills; yardstick GET /account/info on the same connection: "
+                  f"{base_rate:.0f} req/s (p50 {base_p50:.2f} ms) -> a step costs {base_rate / rate:.2f}x the "
+                  f"cheapest agent request")
             total, wall_rate, med_rate, engine_rate = batch_part(server.url, key)
             print(f"2. step/batch 10,000 without snapshots, {total} steps: {wall_rate:,.0f} candle-steps/s end to "
                   f"end (median call {med_rate:,.0f}/s; target >= 50,000), engine alone {engine_rate:,.0f}/s")
