@@ -140,11 +140,12 @@ def run(strategy: Callable[[View], None], config: Config, series: list[Series], 
             errors.append((r.step, exc.code, exc.message))
 
     call()
-    while r.step < total:
-        k = r.step
-        r.advance(1)
-        view._record(k)
+
+    def after_step(runner):  # called by the runner after each candle: the view learns it, then the strategy runs
+        view._record(runner.step - 1)
         call()
+
+    r.advance(total, snapshot=after_step)  # one loop for the whole range; the strategy is its per-step callback
     return Result(r, errors)
 
 

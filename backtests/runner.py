@@ -171,8 +171,9 @@ class Runner:
                                       volume_24h_quote=volume[k])
             k += 1
             self.step = k
-            marks.append(len(fills))
-            if len(fills) != before or self._holds_assets():
+            n_fills = len(fills)
+            marks.append(n_fills)
+            if n_fills != before or self._holds_assets():
                 self._equity = ex.equity(WALLET)
             curve.append((t, self._equity))
             if ex.events:
