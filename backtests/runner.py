@@ -150,7 +150,7 @@ class Runner:
 
     def advance(self, n: int, *, snapshot=None) -> list:
         """Close the next ``n`` candles (fewer at the end of the range). ``snapshot(runner)``, when given, is called
-        after every step and what it returns is collected."""
+        after every step and what it returns (unless None) is collected."""
         out = []
         ex = self.ex
         start, interval = self.config.start, self.config.interval
@@ -179,7 +179,9 @@ class Runner:
             if ex.events:
                 ex.events.clear()  # the domain events are for the live streams; a backtest reads its state
             if snapshot is not None:
-                out.append(snapshot(self))
+                shot = snapshot(self)
+                if shot is not None:
+                    out.append(shot)
         return out
 
     def advance_to(self, step: int) -> None:
