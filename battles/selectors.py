@@ -54,6 +54,11 @@ def battle_clock(battle: Battle, *, now: datetime | None = None) -> Clock:
     """Elapsed battle time (the clock stops while paused) and what is left of its duration."""
     if battle.started_at is None:
         return Clock(0, battle.duration_seconds, None)
+    if battle.mode == Battle.Mode.HISTORICAL and battle.start_time and battle.end_time:
+        # the virtual clock: replayed time so far and what is left of the range
+        at = battle.virtual_time or battle.start_time
+        return Clock(int((at - battle.start_time).total_seconds()), int((battle.end_time - at).total_seconds()),
+                     battle.end_time)
     now = now or timezone.now()
     until = battle.ended_at or (battle.paused_at if battle.status == Battle.Status.PAUSED else None) or now
     elapsed = max(0.0, (until - battle.started_at).total_seconds() - battle.paused_seconds)

@@ -102,6 +102,9 @@ def _config(*, preset: str | None, fields: dict) -> dict:
         config = {"duration_seconds": p["duration"], "starting_balance": p["starting_balance"],
                   "pairs": list(p["pairs"]), "ranking_metric": p["ranking_metric"],
                   "elimination_threshold_pct": p.get("elimination_threshold_pct")}
+        for key in ("mode", "interval"):
+            if p.get(key):
+                config[key] = p[key]
     if "duration" in fields:
         config["duration_seconds"] = parse_duration(fields["duration"])
     if "elimination_threshold_pct" in fields:  # null turns survival off
@@ -131,6 +134,16 @@ def _check_pairs(pairs) -> list[str]:
 def _check_historical(config: dict) -> None:
     if config.get("mode") != Battle.Mode.HISTORICAL:
         return
+    if config.get("start_time") and not config.get("end_time") and config.get("duration_seconds"):
+        config["end_time"] = config["start_time"] + timedelta(seconds=config["duration_seconds"])
+    if config.get("interval") and config["interval"] not in ("1m", "5m", "1h", "1d"):
+        raise ValidationFailed("interval must be one of 1m, 5m, 1h, 1d.", details={"field": "interval"})
+    step = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}.get(config.get("interval"))
+    for name in ("start_time", "end_time"):
+        t = config.get(name)
+        if step and t and (int(t.timestamp()) % step or t.microsecond):
+            raise ValidationFailed(f"{name} must be on the {config['interval']} grid (UTC, like the candles).",
+                                   details={"field": name})
     missing = [f for f in ("start_time", "end_time", "interval") if not config.get(f)]
     if missing:
         raise ValidationFailed(f"A historical battle needs {', '.join(missing)}.", details={"field": missing[0]})
@@ -138,8 +151,10 @@ def _check_historical(config: dict) -> None:
         raise ValidationFailed("end_time must be after start_time.", details={"field": "end_time"})
 
 
-def battle_create(*, owner, name: str, mode: str = Battle.Mode.LIVE, preset: str | None = None, **fields) -> Battle:
-    config = _config(preset=preset, fields={**fields, "mode": mode})
+def battle_create(*, owner, name: str, mode: str | None = None, preset: str | None = None, **fields) -> Battle:
+    """``mode``: explicit, else the preset's (the historical_* presets), else live."""
+    config = _config(preset=preset, fields={**fields, **({"mode": mode} if mode else {})})
+    mode = config.get("mode") or Battle.Mode.LIVE
     config.setdefault("starting_balance", Decimal(settings.DEFAULT_STARTING_BALANCE))
     config.setdefault("ranking_metric", Battle.Metric.ROI_PCT)
     config.setdefault("duration_seconds", PRESETS["quick_1h"]["duration"] if not preset else None)
@@ -239,9 +254,9 @@ def battle_start(*, battle: Battle, now: datetime | None = None) -> Battle:
         battle = lock_battle(battle_id=battle.pk)
         if battle.status not in (S.DRAFT, S.PENDING):
             raise _refuse(battle, "start", [S.DRAFT, S.PENDING])
-        if battle.mode != Battle.Mode.LIVE:
-            raise BattleState("Historical battles are run by the backtest engine, which is not available yet.",
-                              details={"battle_id": str(battle.pk), "mode": battle.mode})
+        if battle.mode == Battle.Mode.HISTORICAL:
+            _activate_historical(battle, now)
+            return battle
         if battle.status == S.DRAFT:
             _engage(battle)
             if battle.start_time and battle.start_time > now:
@@ -290,6 +305,7 @@ def battle_pause(*, battle: Battle, now: datetime | None = None) -> Battle:
         if battle.status != S.ACTIVE or battle.end_reason:
             raise _refuse(battle, "pause", [S.ACTIVE])
         wallet_set_routing(wallet_ids=_wallet_ids(battle), paused=True)
+        _pause_sessions(battle, True)
         battle.status, battle.paused_at = S.PAUSED, now
         battle.save(update_fields=["status", "paused_at", "updated_at"])
     return battle
@@ -307,6 +323,7 @@ def battle_resume(*, battle: Battle, now: datetime | None = None) -> Battle:
             battle.end_time += timedelta(seconds=paused_for)
         active = [p.wallet_id for p in battle.participants.filter(status=Participant.Status.ACTIVE)]
         wallet_set_routing(wallet_ids=active, paused=False)  # the eliminated stay paused
+        _pause_sessions(battle, False)
         battle.status, battle.paused_at = S.ACTIVE, None
         battle.save(update_fields=["status", "paused_at", "paused_seconds", "end_time", "updated_at"])
     return battle
@@ -324,6 +341,9 @@ def battle_stop(*, battle: Battle, now: datetime | None = None, reason: str = "s
             return battle
         if battle.status not in (S.ACTIVE, S.PAUSED) or battle.end_reason:
             raise _refuse(battle, "stop", [S.DRAFT, S.PENDING, S.ACTIVE, S.PAUSED])
+        if battle.mode == Battle.Mode.HISTORICAL:
+            _complete_historical(battle, now, reason)
+            return battle
         _begin_stop(battle, now, reason)
     return battle_finish(battle_id=battle.pk)
 
@@ -534,6 +554,107 @@ def _complete(battle: Battle, now: datetime, reason: str, *, participants=None) 
                        {"battle_id": str(battle.pk), "reason": reason, "rank": p.final_rank,
                         "standings": snap.standings}))
     publish_agent_events(events)
+
+
+# --- historical battles (issue 12): one backtest session per participant, one clock the owner steps -------------
+def _clock_owner(battle: Battle) -> str:
+    return f"battle:{battle.pk}"
+
+
+def _pause_sessions(battle: Battle, paused: bool) -> None:
+    """A historical battle's sessions refuse (or accept again) their agents' orders."""
+    if battle.mode == Battle.Mode.HISTORICAL:
+        from backtests.services import sessions_pause_orders
+
+        sessions_pause_orders(session_ids=[s for s in battle.participants.values_list("session_id", flat=True) if s],
+                              paused=paused)
+
+
+def _activate_historical(battle: Battle, now: datetime) -> None:
+    """A backtest session per participant on the battle's range, interval, pairs and starting balance; its clock
+    belongs to the battle (the agent trades through the Backtests endpoints with its own key, but cannot step)."""
+    from backtests.services import session_create
+
+    participants = list(battle.participants.select_related("agent").order_by("agent_id"))
+    if len(participants) < 2:
+        raise BattleState("A battle needs at least 2 participants to start.",
+                          details={"battle_id": str(battle.pk), "participants": len(participants)})
+    if not battle.pairs:
+        raise ValidationFailed("A historical battle needs pairs.", details={"field": "pairs"})
+    for p in participants:
+        session = session_create(agent=p.agent, start_time=battle.start_time, end_time=battle.end_time,
+                                 interval=battle.interval, pairs=battle.pairs,
+                                 starting_balance=battle.starting_balance, strategy_label=f"battle {battle.name}"[:120],
+                                 clock_owner=_clock_owner(battle))
+        p.session_id = session.pk
+        p.save(update_fields=["session_id"])
+    battle.status, battle.started_at, battle.virtual_time = S.ACTIVE, now, battle.start_time
+    battle.save(update_fields=["status", "started_at", "virtual_time", "updated_at"])
+    _write_round(battle, participants, battle.start_time, rows=_measure_historical(battle, participants))
+
+
+def _measure_historical(battle: Battle, participants: list[Participant]) -> dict:
+    """Each participant's equity and metrics from its session (the analytics core over the session's equity curve
+    and closed trades, as of the virtual time): a function of the sessions alone, so a replay ranks the same."""
+    from backtests.services import session_measure
+
+    rows = {}
+    for p in participants:
+        equity, perf, _ = session_measure(session_id=p.session_id)
+        rows[p.pk] = {"perf": perf, **_row(p, equity, metrics_of(perf))}
+    return rows
+
+
+def battle_step(*, battle: Battle, steps: int = 1) -> Battle:
+    """Advance a historical battle's shared clock by ``steps`` candles: every participant's session, in agent
+    order, under the battle's row lock; then a standings round at the new virtual time. At the end of the range
+    the battle completes (results frozen)."""
+    from backtests.services import MAX_BATCH_STEPS, session_advance
+
+    if not 1 <= steps <= MAX_BATCH_STEPS:
+        raise ValidationFailed(f"steps must be between 1 and {MAX_BATCH_STEPS}.", details={"field": "steps"})
+    with transaction.atomic():
+        battle = lock_battle(battle_id=battle.pk)
+        if battle.mode != Battle.Mode.HISTORICAL:
+            raise BattleState("Only a historical battle has a clock to step.",
+                              details={"battle_id": str(battle.pk), "mode": battle.mode})
+        if battle.status != S.ACTIVE or battle.end_reason:
+            raise _refuse(battle, "step", [S.ACTIVE])
+        participants = list(battle.participants.select_related("agent").order_by("agent_id"))
+        complete = False
+        for p in participants:
+            out = session_advance(session_id=p.session_id, steps=steps, by_owner=True)
+            complete = out["is_complete"]
+            virtual = out["virtual_time"]
+        battle.virtual_time = datetime.fromisoformat(virtual.replace("Z", "+00:00"))
+        battle.save(update_fields=["virtual_time", "updated_at"])
+        if complete:
+            _complete_historical(battle, timezone.now(), "time_up", participants=participants)
+        else:
+            _write_round(battle, participants, battle.virtual_time,
+                         rows=_measure_historical(battle, participants))
+    return battle
+
+
+def _complete_historical(battle: Battle, now: datetime, reason: str, *, participants=None) -> None:
+    """Freeze a historical battle (caller holds its row lock): the sessions end (cancelled if the range is not
+    over), the final round is written at the virtual time."""
+    from backtests.models import BacktestSession
+    from backtests.services import session_cancel
+
+    participants = participants or list(battle.participants.select_related("agent").order_by("agent_id"))
+    for p in participants:
+        if BacktestSession.objects.filter(pk=p.session_id, status__in=("created", "running")).exists():
+            session_cancel(session_id=p.session_id, by_owner=True)
+    ts = battle.virtual_time or battle.start_time
+    snap = _write_round(battle, participants, ts, final=True, rows=_measure_historical(battle, participants))
+    by_agent = {r["agent_id"]: r for r in snap.standings}
+    for p in participants:
+        p.final = by_agent[str(p.agent_id)]
+        p.final_rank = p.final["rank"]
+        p.save(update_fields=["final", "final_rank"])
+    battle.status, battle.ended_at, battle.end_reason = S.COMPLETED, now, reason
+    battle.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
 
 
 # --- the periodic job ------------------------------------------------------------------------------------------

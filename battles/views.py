@@ -49,7 +49,8 @@ class DurationField(serializers.Field):
 
 class ConfigSerializer(serializers.Serializer):
     name = StrictCharField(min_length=1, max_length=100)
-    mode = serializers.ChoiceField(choices=Battle.Mode.choices, default=Battle.Mode.LIVE)
+    mode = serializers.ChoiceField(choices=Battle.Mode.choices, required=False,
+                                   help_text="default: the preset's mode (historical_* presets), else live")
     ranking_metric = serializers.ChoiceField(choices=Battle.Metric.choices, required=False)
     preset = serializers.ChoiceField(choices=sorted(PRESETS), required=False)
     duration = DurationField(required=False, allow_null=True, help_text="Seconds, or \"15m\", \"4h\", \"7d\"; "
@@ -189,6 +190,8 @@ class PresetSerializer(serializers.Serializer):
     pairs = serializers.ListField(child=serializers.CharField())
     ranking_metric = serializers.CharField()
     elimination_threshold_pct = serializers.CharField(allow_null=True)
+    mode = serializers.CharField()
+    interval = serializers.CharField(allow_null=True, help_text="historical presets: the candle interval")
 
 
 class PresetsView(OwnerView):
@@ -200,7 +203,8 @@ class PresetsView(OwnerView):
              "starting_balance": fmt(p["starting_balance"]), "pairs": p["pairs"],
              "ranking_metric": p["ranking_metric"],
              "elimination_threshold_pct": fmt(p["elimination_threshold_pct"], 2)
-             if p.get("elimination_threshold_pct") is not None else None}
+             if p.get("elimination_threshold_pct") is not None else None,
+             "mode": p.get("mode", "live"), "interval": p.get("interval")}
             for name, p in PRESETS.items()])
 
 
@@ -264,6 +268,29 @@ BattleStartView = _action_view(services.battle_start, "Start (or schedule, with 
 BattlePauseView = _action_view(services.battle_pause, "Pause: the clock stops, new orders are refused")
 BattleResumeView = _action_view(services.battle_resume, "Resume a paused battle")
 BattleStopView = _action_view(services.battle_stop, "Stop: complete (results frozen), or cancel a draft/pending")
+
+
+class BattleStepView(OwnerView):
+    @extend_schema(tags=[TAG], summary="Historical battle: advance the shared clock by one candle", request=None,
+                   responses={200: StandingsSerializer, **error_responses(401, 404, 422)})
+    def post(self, request, battle_id):
+        battle = services.battle_step(battle=self.battle(battle_id), steps=1)
+        return Response(selectors.battle_standings(battle=battle))
+
+
+class BattleStepBatchView(OwnerView):
+    class InputSerializer(serializers.Serializer):
+        steps = serializers.IntegerField(min_value=1, max_value=10_000)
+
+        class Meta:
+            ref_name = "BattleStepBatch"
+
+    @extend_schema(tags=[TAG], summary="Historical battle: advance the shared clock by {steps} candles",
+                   request=InputSerializer, responses={200: StandingsSerializer, **error_responses(400, 401, 404, 422)})
+    def post(self, request, battle_id):
+        steps = _parse(self.InputSerializer, request)["steps"]
+        battle = services.battle_step(battle=self.battle(battle_id), steps=steps)
+        return Response(selectors.battle_standings(battle=battle))
 
 
 class BattleLiveView(OwnerView):

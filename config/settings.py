@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "streams",
     "binance",
     "analytics",
+    "backtests",
     "battles",
 ]
 

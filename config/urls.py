@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("trading.urls")),
     path("", include("streams.urls")),
     path("analytics/", include("analytics.urls")),
+    path("backtest/", include("backtests.urls")),
     path("", include("battles.urls")),
 ]
 

@@ -36,7 +36,10 @@ def test_presets_are_listed(owner, jwt_client):
     r = jwt_client(owner).get("/api/v1/battles/presets")
     assert r.status_code == 200
     by_name = {p["name"]: p for p in r.json()}
-    assert set(by_name) == {"quick_1h", "day_trader", "marathon", "scalper_duel", "survival"}
+    assert set(by_name) == {"quick_1h", "day_trader", "marathon", "scalper_duel", "survival", "historical_day",
+                            "historical_week", "historical_month"}
+    assert by_name["historical_week"]["mode"] == "historical" and by_name["historical_week"]["interval"] == "5m"
+    assert by_name["quick_1h"]["mode"] == "live" and by_name["quick_1h"]["interval"] is None
     assert by_name["quick_1h"]["duration"] == 3600 and by_name["day_trader"]["duration"] == 86400
     assert by_name["marathon"]["duration"] == 7 * 86400
     assert by_name["scalper_duel"] == {**by_name["scalper_duel"], "duration": 14400, "starting_balance": "5000.00000000",
@@ -210,15 +213,20 @@ def test_rematch_copies_configuration_and_participants(setup):
     assert act(client, new["id"], "start").json()["status"] == "active"
 
 
-def test_historical_battles_are_modelled_but_not_started_here(setup):
+def test_historical_battle_needs_candles_and_aligned_times(setup):
+    """(The run itself — sessions, the shared clock, standings, replay — is backtests/tests/test_historical_battles.py.)"""
     client, (a1, a2, _) = setup
-    now = timezone.now()
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    r = client.post("/api/v1/battles", {"name": "h", "mode": "historical", "interval": "1h",
+                                        "start_time": (now - timedelta(days=2, minutes=1)).isoformat(),
+                                        "end_time": (now - timedelta(days=1)).isoformat()}, format="json")
+    assert r.status_code == 400  # not on the interval's grid
     b = make_battle(client, mode="historical", start_time=(now - timedelta(days=2)).isoformat(),
-                    end_time=(now - timedelta(days=1)).isoformat(), interval="1h")
+                    end_time=(now - timedelta(days=1)).isoformat(), interval="1h", pairs=["BTCUSDT"])
     assert b["mode"] == "historical" and b["interval"] == "1h" and b["virtual_time"] is None
     add(client, b["id"], a1)
     add(client, b["id"], a2)
-    assert error_code(act(client, b["id"], "start")) == "BATTLE_STATE"
+    assert error_code(act(client, b["id"], "start")) == "NO_CANDLE_DATA"  # the store has no candles for it
     assert Battle.objects.get(pk=b["id"]).status == "draft"
 
 

@@ -644,15 +644,10 @@ class Valuation:
     roi_pct: Decimal = ZERO  # total_pnl / starting balance * 100, 4 places
 
 
-def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None = None,
-              positions=None) -> Valuation:
-    """The one valuation of a wallet (every number a user sees comes from here).
-
-    ``balances``: asset -> anything with ``available`` and ``locked``; ``prices``: symbol (``f"{asset}{quote}"``)
-    -> last price; ``positions``: symbol -> PositionState (for realized / unrealized PnL and fees; optional).
-    Each asset's value is rounded to 8 places, so equity is exact at the amount precision and every caller
-    agrees to the last unit. Held assets without a price are listed in ``unpriced`` and left out.
-    """
+def holdings(balances, prices, *, quote: str) -> tuple[Decimal, Decimal, list[str]]:
+    """(cash, positions value, unpriced assets) of ``balances`` at ``prices``: the part of :func:`valuation` that
+    equity is made of (equity = cash + positions value), for callers that need only the equity at every step
+    (a backtest's equity curve). Each asset's value is rounded to 8 places."""
     cash = value = ZERO
     unpriced = []
     for asset, b in balances.items():
@@ -665,6 +660,19 @@ def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None 
                 unpriced.append(asset)
             else:
                 value += quantize_amount(total * price)
+    return cash, value, unpriced
+
+
+def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None = None,
+              positions=None) -> Valuation:
+    """The one valuation of a wallet (every number a user sees comes from here).
+
+    ``balances``: asset -> anything with ``available`` and ``locked``; ``prices``: symbol (``f"{asset}{quote}"``)
+    -> last price; ``positions``: symbol -> PositionState (for realized / unrealized PnL and fees; optional).
+    Each asset's value is rounded to 8 places, so equity is exact at the amount precision and every caller
+    agrees to the last unit. Held assets without a price are listed in ``unpriced`` and left out.
+    """
+    cash, value, unpriced = holdings(balances, prices, quote=quote)
     equity = cash + value
     realized = unrealized = fees = ZERO
     for symbol, p in (positions or {}).items():

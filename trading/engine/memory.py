@@ -35,7 +35,7 @@ API (all amounts Decimal; ``t`` a timezone-aware datetime, the simulated clock):
 - ``sweep(symbol, *, t, low, high, market=None)``: the live sweeper's form of a candle (conditional orders fire
   against the market now, book included).
 - ``cancel(wallet_id, order_id, *, t)``: releases the order's lock; ``ORDER_NOT_OPEN`` if it is done.
-- ``valuation(wallet_id)``: ``lifecycle.Valuation`` at the last prices.
+- ``valuation(wallet_id)``: ``lifecycle.Valuation`` at the last prices; ``equity(wallet_id)`` its equity alone.
 - ``balances(wallet_id)``, ``position(wallet_id, symbol)``, ``order(order_id)``, ``open_orders(wallet_id)``,
   ``fills`` (every ``FillRecord``), ``events`` (every ``Event``), ``drain_events()``.
 
@@ -98,6 +98,19 @@ class _Wallet:
         self.positions = {}  # symbol -> PositionState
 
 
+class _Prices:
+    """``symbol -> last price`` read straight from the markets (no dict built per call)."""
+
+    __slots__ = ("markets",)
+
+    def __init__(self, markets):
+        self.markets = markets
+
+    def get(self, symbol, default=None):
+        m = self.markets.get(symbol)
+        return default if m is None else m.last_price
+
+
 class MemoryExchange:
     def __init__(self, instruments: Iterable[InstrumentSpec], *, fee_tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS,
                  limits: RiskLimits | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE,
@@ -155,6 +168,12 @@ class MemoryExchange:
         w = self.wallets[wallet_id]
         return lc.valuation(w.balances, self.prices(), quote=self.quote, starting_balance=w.starting_balance,
                             positions=w.positions)
+
+    def equity(self, wallet_id: str) -> Decimal:
+        """``valuation(wallet_id).equity`` without the PnL breakdown (``lifecycle.holdings``): cheap enough to be
+        taken at every candle of a backtest."""
+        cash, value, _ = lc.holdings(self.wallets[wallet_id].balances, _Prices(self.markets), quote=self.quote)
+        return cash + value
 
     def drain_events(self) -> list[ev.Event]:
         out, self.events = self.events, []
