@@ -26,6 +26,7 @@ take_profit execute as market orders, stop_limit as a limit order at its price (
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from ._fast import fast_init
 from .money import quantize_amount, quantize_down
 
 from ._text import plain
@@ -114,6 +115,7 @@ def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
 
 # --- taking liquidity -------------------------------------------------------------------------------------------
 
+@fast_init
 @dataclass(frozen=True)
 class _Take:
     """Internal: the (price, quantity) fills of a taking pass, and whether the order got all it asked for."""
