@@ -43,29 +43,28 @@ class Event:
     it; a subscriber that reads it gets exactly what an eager build would have given). Read-only by convention,
     except the live driver's ``data["id"]`` of a fill (known after its insert)."""
 
-    __slots__ = ("type", "wallet_id", "symbol", "_data", "_make")
+    __slots__ = ("type", "wallet_id", "symbol", "_data", "_make", "_args")
 
     def __init__(self, type: str, wallet_id: str, symbol: str, data: dict | None = None):
         self.type = type
         self.wallet_id = wallet_id
         self.symbol = symbol
         self._data = {} if data is None else data
-        self._make = None
+        self._make = self._args = None
 
     @classmethod
     def lazy(cls, type: str, wallet_id: str, symbol: str, make, *args) -> "Event":
         """An event whose ``data`` is ``make(*args)``, built on first read (``args`` must not change meanwhile)."""
         e = cls.__new__(cls)
-        e.type, e.wallet_id, e.symbol, e._data, e._make = type, wallet_id, symbol, None, (make, args)
+        e.type, e.wallet_id, e.symbol, e._data, e._make, e._args = type, wallet_id, symbol, None, make, args
         return e
 
     @property
     def data(self) -> dict:
         data = self._data
         if data is None:
-            make, args = self._make
-            data = self._data = make(*args)
-            self._make = None
+            data = self._data = self._make(*self._args)
+            self._make = self._args = None
         return data
 
     def __eq__(self, other):

@@ -189,9 +189,8 @@ def _order_snapshot(o: OrderState) -> tuple:
             o.status_reason, o.updated_at, o.triggered_at, o.closed_at, o.needs_execution)
 
 
-def _order_data_at(o: OrderState, snapshot: tuple) -> dict:
-    (status, filled_quantity, filled_quote, fees_paid, locked_amount, reject_code, status_reason, updated_at,
-     triggered_at, closed_at, needs_execution) = snapshot
+def _order_data_at(o: OrderState, status, filled_quantity, filled_quote, fees_paid, locked_amount, reject_code,
+                   status_reason, updated_at, triggered_at, closed_at, needs_execution) -> dict:
     return {"id": o.id, "wallet_id": o.wallet_id, "client_order_id": o.client_order_id, "symbol": o.symbol,
             "side": str(o.side), "type": str(o.type), "status": str(status), "time_in_force": str(o.time_in_force),
             "quantity": o.quantity, "quote_quantity": o.quote_quantity, "price": o.price,
@@ -206,7 +205,7 @@ def _order_data_at(o: OrderState, snapshot: tuple) -> dict:
 
 def order_data(o: OrderState) -> dict:
     """The order as it stands, every field a renderer needs (the API's order shape, as plain values)."""
-    return _order_data_at(o, _order_snapshot(o))
+    return _order_data_at(o, *_order_snapshot(o))
 
 
 def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
@@ -235,7 +234,9 @@ def _posting_data(p: Posting) -> dict:
 # snapshot taken now (orders change after their events; fills, postings and positions are immutable).
 
 def _order_event(o: OrderState) -> ev.Event:
-    return ev.Event.lazy(ev.STATUS_EVENTS[o.status], o.wallet_id, o.symbol, _order_data_at, o, _order_snapshot(o))
+    return ev.Event.lazy(ev.STATUS_EVENTS[o.status], o.wallet_id, o.symbol, _order_data_at, o, o.status,
+                         o.filled_quantity, o.filled_quote, o.fees_paid, o.locked_amount, o.reject_code,
+                         o.status_reason, o.updated_at, o.triggered_at, o.closed_at, o.needs_execution)
 
 
 def _posting_event(p: Posting, symbol: str) -> ev.Event:
