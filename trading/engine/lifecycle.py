@@ -221,17 +221,14 @@ def position_data(symbol: str, p: PositionState, *, base: str = "", quote: str =
             "fees_paid": p.fees_paid}
 
 
-def _position_data(symbol, p, base, quote, ts) -> dict:
-    return position_data(symbol, p, base=base, quote=quote, ts=ts)
-
-
 def _posting_data(p: Posting) -> dict:
     return {"reason": p.reason, "order_id": p.order_id, "fill_seq": p.fill_seq,
             "movements": tuple((m.asset, m.available, m.locked) for m in p.movements)}
 
 
-# Events are built lazily (``Event.lazy``): the payload is made when a subscriber first reads it, from the order's
-# snapshot taken now (orders change after their events; fills, postings and positions are immutable).
+# Order and fill events are built lazily (``Event.lazy``): the payload is made when a subscriber first reads it,
+# from the order's snapshot taken now (an order changes after its event; a fill never does). Both objects are kept
+# by the drivers anyway, so a lazy event costs one small tuple.
 
 def _order_event(o: OrderState) -> ev.Event:
     return ev.Event.lazy(ev.STATUS_EVENTS[o.status], o.wallet_id, o.symbol, _order_data_at, o, o.status,
@@ -240,7 +237,9 @@ def _order_event(o: OrderState) -> ev.Event:
 
 
 def _posting_event(p: Posting, symbol: str) -> ev.Event:
-    return ev.Event.lazy(ev.BALANCE_MOVED, p.wallet_id, symbol, _posting_data, p)
+    # built now: a payload of plain values is not tracked by the garbage collector, while a lazy one would keep
+    # the posting and its movements alive (in a backtest that keeps every event, more for each collection to walk)
+    return ev.Event(ev.BALANCE_MOVED, p.wallet_id, symbol, _posting_data(p))
 
 
 # --- placing ---------------------------------------------------------------------------------------------------------
@@ -654,8 +653,8 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
     for f in fills:
         events.append(ev.Event.lazy(ev.FILL, order.wallet_id, order.symbol, fill_data, f, order.client_order_id))
     if fills:
-        events.append(ev.Event.lazy(ev.POSITION_CHANGED, order.wallet_id, order.symbol, _position_data,
-                                    order.symbol, state, order.base, order.quote, now))
+        events.append(ev.Event(ev.POSITION_CHANGED, order.wallet_id, order.symbol,
+                               position_data(order.symbol, state, base=order.base, quote=order.quote, ts=now)))
     events += [_posting_event(p, order.symbol) for p in postings]
     return Settled(order, state if fills else position, after, fills, postings, events)
 
