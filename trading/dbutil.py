@@ -39,12 +39,16 @@ def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
     return sql, params
 
 
+def _insert_columns(meta) -> list:
+    return [f for f in meta.concrete_fields
+            if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"))]
+
+
 def insert_rows_sql(model, objs) -> tuple[str, list]:
     """``INSERT INTO t (...) SELECT * FROM unnest(arrays)`` for ``objs`` (auto primary keys left to the database,
     ``auto_now_add`` fields filled in)."""
     meta = model._meta
-    cols = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type() in
-                                                    ("AutoField", "BigAutoField", "SmallAutoField"))]
+    cols = _insert_columns(meta)
     for obj in objs:
         for c in cols:
             if getattr(c, "auto_now_add", False) or getattr(c, "auto_now", False):
@@ -54,6 +58,30 @@ def insert_rows_sql(model, objs) -> tuple[str, list]:
            f"SELECT * FROM unnest({arrays})")
     params = [_column_values(c, objs) for c in cols]
     return sql, params
+
+
+def insert_rows(model, objs) -> list:
+    """Insert ``objs`` in one ``INSERT ... SELECT FROM unnest(arrays) ... RETURNING pk`` and set their primary keys
+    (Django's ``bulk_create`` does the same in one statement but prepares every field of every row through the
+    ORM: most of a 250-fill sweep batch's Python time). Rows go in, and come back, in the order of ``objs``."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs)
+    sql, params = insert_rows_sql(model, objs)
+    meta = model._meta
+    names = [_qn(c.column) for c in _insert_columns(meta)]
+    head, arrays = sql.split(" SELECT * FROM unnest(", 1)  # arrays: "<array params>)"
+    sql = (f"{head} SELECT {', '.join('v.' + n for n in names)} FROM unnest({arrays} WITH ORDINALITY "
+           f"AS v({', '.join(names)}, ord_) ORDER BY v.ord_ RETURNING {_qn(meta.pk.column)}")
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        pks = [row[0] for row in cur.fetchall()]
+    for obj, pk in zip(objs, pks, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+    return objs
 
 
 def bulk_update_rows(model, objs, fields: list[str]) -> int:
