@@ -392,6 +392,7 @@ def part_sweep(args, env, tag) -> None:
             prof = cProfile.Profile()
             stats = prof.runcall(sweep_symbol, symbol=symbol, price=tick_price)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(30)
             continue
         stats, (wall, cpu, pg) = timed(lambda: sweep_symbol(symbol=symbol, price=tick_price))
         cross.append(wall)
