@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
 
 from ._fast import fast_init
 from .money import AMOUNT_QUANTUM, DECIMAL_PLACES
@@ -142,11 +141,11 @@ class MatchResult:
     triggered: bool = False  # a conditional order fired while it was matched
     reject_details: dict = field(default_factory=dict)
 
-    @cached_property  # read several times per order (preview, settle); the executions never change
+    @property
     def quote_amount(self) -> Decimal:
         return sum((e.quote_amount for e in self.executions), Decimal(0))
 
-    @cached_property
+    @property
     def fee(self) -> Decimal:
         return sum((e.fee for e in self.executions), Decimal(0))
 
