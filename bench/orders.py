@@ -357,27 +357,52 @@ def part_sweep(args, env, tag) -> None:
     print(f"\n2. tick sweep: {open_orders} resting orders in the database ({per_pair} per pair x {len(pairs)} pairs "
           f"seeded in {seeded:.0f} s)")
 
-    no_cross = []
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = [cur.fetchone()[0]]
+
+    def timed(fn):
+        """(wall ms, this process's CPU ms, its PostgreSQL backend's CPU ms) of ``fn()``."""
+        t, cpu, pg = time.perf_counter(), time.process_time(), _cpu(backend)
+        out = fn()
+        return out, ((time.perf_counter() - t) * 1000, (time.process_time() - cpu) * 1000,
+                     (_cpu(backend) - pg) * 1000)
+
+    no_cross, no_cross_cpu, no_cross_pg = [], 0.0, 0.0
     for i in range(args.sweeps):
         symbol = pairs[i % len(pairs)]
         last, _ = top[symbol]
-        t = time.perf_counter()
-        stats = sweep_symbol(symbol=symbol, price=last)
-        no_cross.append((time.perf_counter() - t) * 1000)
+        stats, (wall, cpu, pg) = timed(lambda: sweep_symbol(symbol=symbol, price=last))
+        no_cross.append(wall)
+        no_cross_cpu += cpu
+        no_cross_pg += pg
         assert stats.candidates == 0, stats
     print(f"   tick crossing none:  p50 {pct(no_cross, 50):6.2f} ms  p99 {pct(no_cross, 99):6.2f} ms over "
-          f"{len(no_cross)} ticks   (target < {TARGET_NO_CROSS_MS} ms)")
+          f"{len(no_cross)} ticks   (target < {TARGET_NO_CROSS_MS} ms); CPU per tick: this process "
+          f"{no_cross_cpu / len(no_cross):.2f} ms, PostgreSQL {no_cross_pg / len(no_cross):.2f} ms "
+          f"(/proc, {1000 / CLK_TCK:.0f} ms ticks: a mean over the run)")
 
-    cross = []
-    for symbol in pairs[1:6]:
+    cross, cross_cpu, cross_pg = [], [], []
+    for n, symbol in enumerate(pairs[1:6]):
         last, prices = top[symbol]
         tick_price = prices[999]  # the 1,000 highest bids are at or above it
-        t = time.perf_counter()
-        stats = sweep_symbol(symbol=symbol, price=tick_price)
-        cross.append((time.perf_counter() - t) * 1000)
+        if args.profile and n == 0:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            stats = prof.runcall(sweep_symbol, symbol=symbol, price=tick_price)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+            continue
+        stats, (wall, cpu, pg) = timed(lambda: sweep_symbol(symbol=symbol, price=tick_price))
+        cross.append(wall)
+        cross_cpu.append(cpu)
+        cross_pg.append(pg)
         assert stats.filled == 1000, stats
     print(f"   tick crossing 1,000: p50 {pct(cross, 50):6.0f} ms  max {max(cross):6.0f} ms over {len(cross)} pairs "
-          f"(in-process)   (target < {TARGET_CROSS_1000_MS} ms)")
+          f"(in-process)   (target < {TARGET_CROSS_1000_MS} ms); CPU: this process p50 {pct(cross_cpu, 50):.0f} ms, "
+          f"PostgreSQL backend p50 {pct(cross_pg, 50):.0f} ms")
 
     symbol = pairs[6]
     last, prices = top[symbol]
@@ -438,6 +463,7 @@ def main():
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3")
+    parser.add_argument("--profile", action="store_true", help="part 2: cProfile the first 1,000-order sweep")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:8]
     env = service_env({"MARKET_KEY_PREFIX": f"bench{tag}-mkt", "TRADING_KEY_PREFIX": f"bench{tag}-trd",

@@ -68,13 +68,38 @@ def send(message: dict) -> None:
     transaction.on_commit(partial(_publish, message), robust=True)
 
 
+def send_many(messages: list[dict]) -> None:
+    """``send`` for a batch (a sweep's wallets): on the Redis bus, one pipelined round trip after commit instead of
+    one PUBLISH each; same messages, same order, same channel."""
+    if not messages:
+        return
+    if settings.STREAMS_BUS == "outbox":
+        for message in messages:
+            send(message)
+        return
+    transaction.on_commit(partial(_publish_many, list(messages)), robust=True)
+
+
 def _publish(message: dict) -> None:
+    _publish_many([message])
+
+
+def _publish_many(messages: list[dict]) -> None:
     redis = get_redis()
     if redis is None:
-        logger.warning("STREAMS_BUS=redis but REDIS_URL is unset: stream event dropped")
+        logger.warning("STREAMS_BUS=redis but REDIS_URL is unset: %d stream event(s) dropped", len(messages))
         return
-    message["ts"] = time.time()
+    channel = events_channel()
     try:
-        redis.publish(events_channel(), encode(message))
+        if len(messages) == 1:
+            messages[0]["ts"] = time.time()
+            redis.publish(channel, encode(messages[0]))
+            return
+        pipe = redis.pipeline(transaction=False)
+        now = time.time()
+        for message in messages:
+            message["ts"] = now
+            pipe.publish(channel, encode(message))
+        pipe.execute()
     except Exception:  # noqa: BLE001 - a lost stream event must not break the caller; clients re-sync by snapshot
-        logger.exception("could not publish a stream event")
+        logger.exception("could not publish %d stream event(s)", len(messages))

@@ -82,6 +82,7 @@ def _publish(events: list) -> None:
         rendered_fills = {id(f): render_fill({**f, "order": {"client_order_id": f.get("client_order_id")}})
                           for f in fills}
         marks = _marks({s for g in groups.values() for s in g["positions"]})
+        messages = []
         for (wallet_id, symbol), g in groups.items():
             agent_id, kind = wallet_owner(wallet_id)
             message = {"agent": agent_id, "wallet": wallet_id, "main": kind == "main", "symbol": symbol}
@@ -93,7 +94,8 @@ def _publish(events: list) -> None:
                 message["src"] = max(epoch(f["created_at"]) or 0.0 for f in g["fills"]) or None
             if g["positions"]:
                 message["positions"] = [_position_item(p, marks.get(s)) for s, p in g["positions"].items()]
-            bus.send(message)
+            messages.append(message)
+        bus.send_many(messages)  # one Redis round trip for the batch (a sweep touches many wallets)
         _webhooks([_order_obj(o) for o in orders])
     for e in breaches:
         _breach(e)

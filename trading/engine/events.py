@@ -9,8 +9,6 @@ backtest report can be built on either.
 can render it without touching the database.
 """
 
-from dataclasses import dataclass, field
-
 ORDER_ACCEPTED = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
 ORDER_TRIGGERED = "order.triggered"  # a conditional order fired
 ORDER_PARTIALLY_FILLED = "order.partially_filled"
@@ -36,12 +34,46 @@ STATUS_EVENTS = {
 ORDER_EVENTS = frozenset(STATUS_EVENTS.values())
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
     """``type`` is one of the constants above; ``wallet_id`` and ``symbol`` say whose (symbol "" for a wallet-wide
-    event); ``data`` is the plain payload (the order, fill or position as it is after the change)."""
+    event); ``data`` is the plain payload (the order, fill or position as it is after the change).
 
-    type: str
-    wallet_id: str
-    symbol: str
-    data: dict = field(default_factory=dict)
+    The lifecycle builds most events with ``Event.lazy``: it keeps the builder and a snapshot of what changes, and
+    ``data`` is built the first time it is read (a backtest that never reads an event's payload never pays for
+    it; a subscriber that reads it gets exactly what an eager build would have given). Read-only by convention,
+    except the live driver's ``data["id"]`` of a fill (known after its insert)."""
+
+    __slots__ = ("type", "wallet_id", "symbol", "_data", "_make", "_args")
+
+    def __init__(self, type: str, wallet_id: str, symbol: str, data: dict | None = None):
+        self.type = type
+        self.wallet_id = wallet_id
+        self.symbol = symbol
+        self._data = {} if data is None else data
+        self._make = self._args = None
+
+    @classmethod
+    def lazy(cls, type: str, wallet_id: str, symbol: str, make, *args) -> "Event":
+        """An event whose ``data`` is ``make(*args)``, built on first read (``args`` must not change meanwhile)."""
+        e = cls.__new__(cls)
+        e.type, e.wallet_id, e.symbol, e._data, e._make, e._args = type, wallet_id, symbol, None, make, args
+        return e
+
+    @property
+    def data(self) -> dict:
+        data = self._data
+        if data is None:
+            data = self._data = self._make(*self._args)
+            self._make = self._args = None
+        return data
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.type, self.wallet_id, self.symbol, self.data) == (
+            other.type, other.wallet_id, other.symbol, other.data)
+
+    __hash__ = None  # the payload is a dict
+
+    def __repr__(self):
+        return f"Event(type={self.type!r}, wallet_id={self.wallet_id!r}, symbol={self.symbol!r}, data={self.data!r})"

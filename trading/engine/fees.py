@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation
 
+from ._fast import fast_init
 from .money import quantize_amount
 
 from .types import FeeRate, Liquidity
@@ -17,6 +18,7 @@ from .types import FeeRate, Liquidity
 BPS_DIVISOR = Decimal(10_000)
 
 
+@fast_init
 @dataclass(frozen=True)
 class FeeTier:
     min_volume_30d: Decimal  # rolling 30-day quote volume (USDT) from which this tier applies
@@ -64,15 +66,37 @@ def parse_fee_tiers(config: Iterable[Mapping]) -> tuple[FeeTier, ...]:
 DEFAULT_FEE_TIERS: tuple[FeeTier, ...] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
 
 
+def _build_schedule(tiers: tuple[FeeTier, ...]) -> tuple[tuple[Decimal, FeeRate], ...]:
+    """(min_volume_30d, FeeRate) of each tier, highest volume first."""
+    ordered = sorted(tiers, key=lambda t: t.min_volume_30d)
+    rates = [(t.min_volume_30d, FeeRate(maker_bps=t.maker_bps, taker_bps=t.taker_bps, tier=i))
+             for i, t in enumerate(ordered)]
+    return tuple(reversed(rates))
+
+
+# id(tiers) -> (tiers, schedule): a fee table is read on every order, and a tuple of tiers is hashed in O(tiers)
+_SCHEDULES: dict[int, tuple] = {}
+
+
+def _schedule(tiers) -> tuple[tuple[Decimal, FeeRate], ...]:
+    entry = _SCHEDULES.get(id(tiers))
+    if entry is not None and entry[0] is tiers:
+        return entry[1]
+    schedule = _build_schedule(tuple(tiers))
+    if isinstance(tiers, tuple):  # immutable: safe to keep (held here, so its id is not reused)
+        if len(_SCHEDULES) > 64:
+            _SCHEDULES.clear()
+        _SCHEDULES[id(tiers)] = (tiers, schedule)
+    return schedule
+
+
 def fee_rate_for(volume_30d: Decimal, tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
     """The rate of the highest tier whose ``min_volume_30d`` <= ``volume_30d``; ``FeeRate.tier`` is its index."""
-    ordered = sorted(tiers, key=lambda t: t.min_volume_30d)
-    index = 0
-    for i, tier in enumerate(ordered):
-        if volume_30d >= tier.min_volume_30d:
-            index = i
-    chosen = ordered[index]
-    return FeeRate(maker_bps=chosen.maker_bps, taker_bps=chosen.taker_bps, tier=index)
+    schedule = _schedule(tiers)
+    for min_volume, rate in schedule:
+        if volume_30d >= min_volume:
+            return rate
+    return schedule[-1][1]  # below every tier (a negative volume): the first one, as before
 
 
 def highest_fee_rate(tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:

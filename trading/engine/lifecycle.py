@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from ._fast import fast_init
 from .money import quantize_amount, quantize_down, quantize_up
 
 from . import events as ev
@@ -138,6 +139,7 @@ class OrderState:
                            time_in_force=self.time_in_force, post_only=self.post_only, reduce_only=self.reduce_only)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Movement:
     asset: str
@@ -145,6 +147,7 @@ class Movement:
     locked: Decimal = ZERO
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Posting:
     """One ledger posting: movements of one wallet for one reason. ``ref_type`` "order" (ref_id the order id) or
@@ -159,6 +162,7 @@ class Posting:
     fill_seq: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FillRecord:
     order_id: str
@@ -179,18 +183,29 @@ class FillRecord:
 
 # --- event payloads --------------------------------------------------------------------------------------------------
 
-def order_data(o: OrderState) -> dict:
-    """The order as it stands, every field a renderer needs (the API's order shape, as plain values)."""
-    return {"id": o.id, "wallet_id": o.wallet_id, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": str(o.side),
-            "type": str(o.type), "status": str(o.status), "time_in_force": str(o.time_in_force),
+def _order_snapshot(o: OrderState) -> tuple:
+    """What of an order can change after it is accepted (the rest of ``order_data`` is fixed at acceptance)."""
+    return (o.status, o.filled_quantity, o.filled_quote, o.fees_paid, o.locked_amount, o.reject_code,
+            o.status_reason, o.updated_at, o.triggered_at, o.closed_at, o.needs_execution)
+
+
+def _order_data_at(o: OrderState, status, filled_quantity, filled_quote, fees_paid, locked_amount, reject_code,
+                   status_reason, updated_at, triggered_at, closed_at, needs_execution) -> dict:
+    return {"id": o.id, "wallet_id": o.wallet_id, "client_order_id": o.client_order_id, "symbol": o.symbol,
+            "side": str(o.side), "type": str(o.type), "status": str(status), "time_in_force": str(o.time_in_force),
             "quantity": o.quantity, "quote_quantity": o.quote_quantity, "price": o.price,
             "trigger_price": o.trigger_price, "post_only": o.post_only, "reduce_only": o.reduce_only,
-            "filled_quantity": o.filled_quantity, "filled_quote": o.filled_quote,
-            "avg_fill_price": o.filled_quote / o.filled_quantity if o.filled_quantity else None,
-            "fees_paid": o.fees_paid, "quote_asset": o.quote, "base_asset": o.base, "locked_asset": o.locked_asset,
-            "locked_amount": o.locked_amount, "reject_code": o.reject_code, "status_reason": o.status_reason,
-            "created_at": o.created_at, "updated_at": o.updated_at, "triggered_at": o.triggered_at,
-            "closed_at": o.closed_at, "needs_execution": o.needs_execution}
+            "filled_quantity": filled_quantity, "filled_quote": filled_quote,
+            "avg_fill_price": filled_quote / filled_quantity if filled_quantity else None,
+            "fees_paid": fees_paid, "quote_asset": o.quote, "base_asset": o.base, "locked_asset": o.locked_asset,
+            "locked_amount": locked_amount, "reject_code": reject_code, "status_reason": status_reason,
+            "created_at": o.created_at, "updated_at": updated_at, "triggered_at": triggered_at,
+            "closed_at": closed_at, "needs_execution": needs_execution}
+
+
+def order_data(o: OrderState) -> dict:
+    """The order as it stands, every field a renderer needs (the API's order shape, as plain values)."""
+    return _order_data_at(o, *_order_snapshot(o))
 
 
 def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
@@ -201,22 +216,35 @@ def fill_data(f: FillRecord, client_order_id: str | None = None) -> dict:
 
 
 def position_data(symbol: str, p: PositionState, *, base: str = "", quote: str = "", ts=None) -> dict:
-    return {"symbol": symbol, "base_asset": base, "quote_asset": quote, "updated_at": ts, "quantity": p.quantity, "avg_entry_price": p.avg_entry_price, "cost_basis": p.cost,
-            "realized_pnl": p.realized_pnl, "fees_paid": p.fees_paid}
+    return {"symbol": symbol, "base_asset": base, "quote_asset": quote, "updated_at": ts, "quantity": p.quantity,
+            "avg_entry_price": p.avg_entry_price, "cost_basis": p.cost, "realized_pnl": p.realized_pnl,
+            "fees_paid": p.fees_paid}
 
+
+def _posting_data(p: Posting) -> dict:
+    return {"reason": p.reason, "order_id": p.order_id, "fill_seq": p.fill_seq,
+            "movements": tuple((m.asset, m.available, m.locked) for m in p.movements)}
+
+
+# Order and fill events are built lazily (``Event.lazy``): the payload is made when a subscriber first reads it,
+# from the order's snapshot taken now (an order changes after its event; a fill never does). Both objects are kept
+# by the drivers anyway, so a lazy event costs one small tuple.
 
 def _order_event(o: OrderState) -> ev.Event:
-    return ev.Event(ev.STATUS_EVENTS[str(o.status)], o.wallet_id, o.symbol, order_data(o))
+    return ev.Event.lazy(ev.STATUS_EVENTS[o.status], o.wallet_id, o.symbol, _order_data_at, o, o.status,
+                         o.filled_quantity, o.filled_quote, o.fees_paid, o.locked_amount, o.reject_code,
+                         o.status_reason, o.updated_at, o.triggered_at, o.closed_at, o.needs_execution)
 
 
 def _posting_event(p: Posting, symbol: str) -> ev.Event:
-    return ev.Event(ev.BALANCE_MOVED, p.wallet_id, symbol, {
-        "reason": p.reason, "order_id": p.order_id, "fill_seq": p.fill_seq,
-        "movements": tuple((m.asset, m.available, m.locked) for m in p.movements)})
+    # built now: a payload of plain values is not tracked by the garbage collector, while a lazy one would keep
+    # the posting and its movements alive (in a backtest that keeps every event, more for each collection to walk)
+    return ev.Event(ev.BALANCE_MOVED, p.wallet_id, symbol, _posting_data(p))
 
 
 # --- placing ---------------------------------------------------------------------------------------------------------
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An order checked against its pair and the market now, before any wallet state is looked at."""
@@ -281,6 +309,7 @@ def lock_requirement(prep: Prepared, *, available_base: Decimal = ZERO,
     return spec.quote, notional + fee_for(notional, prep.fee_rate, Liquidity.TAKER)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """What the risk chain needs of a wallet, as plain numbers the driver measured."""
@@ -387,6 +416,7 @@ def accept(prep: Prepared, account: Account, *, order_id: str, wallet_id: str, l
 
 # --- executing ---------------------------------------------------------------------------------------------------
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What to do with one order now: ``settle`` its ``result``, ``reject`` it (code, message), or ``wait``
@@ -621,7 +651,7 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
         after = closed.balances
         events += closed.events[:1]
     for f in fills:
-        events.append(ev.Event(ev.FILL, order.wallet_id, order.symbol, fill_data(f, order.client_order_id)))
+        events.append(ev.Event.lazy(ev.FILL, order.wallet_id, order.symbol, fill_data, f, order.client_order_id))
     if fills:
         events.append(ev.Event(ev.POSITION_CHANGED, order.wallet_id, order.symbol,
                                position_data(order.symbol, state, base=order.base, quote=order.quote, ts=now)))
@@ -631,6 +661,7 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
 
 # --- valuation -----------------------------------------------------------------------------------------------------
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Valuation:
     cash: Decimal  # the quote asset, available + locked

@@ -3,7 +3,10 @@
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
 
+from ._fast import fast_init
 
+
+@fast_init
 @dataclass(frozen=True)
 class RiskLimits:
     max_order_size_pct: Decimal = Decimal("50")  # % of available quote balance one order may use

@@ -26,6 +26,7 @@ take_profit execute as market orders, stop_limit as a limit order at its price (
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from ._fast import fast_init
 from .money import quantize_amount, quantize_down
 
 from ._text import plain
@@ -114,6 +115,7 @@ def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
 
 # --- taking liquidity -------------------------------------------------------------------------------------------
 
+@fast_init
 @dataclass(frozen=True)
 class _Take:
     """Internal: the (price, quantity) fills of a taking pass, and whether the order got all it asked for."""
@@ -343,9 +345,10 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         quantity = intent.quantity or result.filled_quantity
         resting_qty = result.remaining_quantity if result.rests and intent.price is not None else ZERO
         resting_notional = quantize_amount(resting_qty * intent.price) if resting_qty else ZERO
-        notional = result.quote_amount + resting_notional
+        filled_quote, filled_fee = result.quote_amount, result.fee
+        notional = filled_quote + resting_notional
         role = Liquidity.TAKER if result.executions or intent.price is None else Liquidity.MAKER
-        est_fee = result.fee + fee_for(resting_notional, fee_rate, Liquidity.MAKER)
+        est_fee = filled_fee + fee_for(resting_notional, fee_rate, Liquidity.MAKER)
         status = result.status
     if not fired_now:
         # accepted now, waiting for its trigger: the estimate is of its firing, which is judged when it fires
@@ -363,7 +366,7 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
     else:  # a limit buy is backed whole, and at least what placing it moves: its fills now + the lock of the rest
         rest_lock = (order_lock(intent, lock_rate, instrument=instrument, quantity=resting_qty)[1]
                      if resting_qty else ZERO)
-        moves_now = result.quote_amount + result.fee + rest_lock
+        moves_now = filled_quote + filled_fee + rest_lock
         asset, required = instrument.quote, max(moves_now, order_lock(intent, lock_rate, instrument=instrument)[1])
     return Preview(quantity=quantity, est_price=est_price, est_slippage_pct=result.slippage_pct,
                    notional=notional, est_fee=est_fee, fee_bps=bps_for(fee_rate, role), fee_role=role,

@@ -73,8 +73,8 @@ RATE_WINDOW = timedelta(seconds=60)
 def _as(enum_cls, value):
     """The enum member for ``value`` when it is one (validation reports a bad value with its field name)."""
     try:
-        return enum_cls(value)
-    except ValueError:
+        return enum_cls._value2member_map_.get(value, value)
+    except TypeError:  # unhashable: validation says what is wrong with it
         return value
 
 

@@ -68,10 +68,10 @@ def daily_loss_breached(ctx: RiskContext) -> bool:
 
 
 def check_daily_loss(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
+    if quick:  # sells always pass; a buy passes unless the breaker is tripped
+        return ctx.side != Side.BUY or not daily_loss_breached(ctx)
     loss, limit, q = daily_loss(ctx), daily_loss_limit(ctx), ctx.quote_asset
     breached = daily_loss_breached(ctx)
-    if quick:
-        return not (breached and ctx.side == Side.BUY)
     if breached and ctx.side == Side.BUY:
         why = "tripped earlier today" if loss < limit else f"loss today {money(loss)} {q}"
         message = (f"daily loss limit reached ({why}; limit {pct(ctx.limits.daily_loss_limit_pct)}% of starting "

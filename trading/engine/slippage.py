@@ -17,6 +17,7 @@ was, in percent, positive = worse for the trader: buy ``(price - last) / last * 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from ._fast import fast_init
 from .money import quantize_down, quantize_up
 
 from .types import Side
@@ -25,6 +26,7 @@ HUNDRED = Decimal(100)
 SLIPPAGE_QUANTUM = Decimal("0.000001")
 
 
+@fast_init
 @dataclass(frozen=True)
 class SlippageModel:
     k: Decimal = Decimal("1")

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from ._fast import fast_init
 from .money import AMOUNT_QUANTUM, DECIMAL_PLACES
 
 from .limits import RiskLimits
@@ -52,6 +53,7 @@ class Liquidity(StrEnum):
     TAKER = "taker"
 
 
+@fast_init
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol: str
@@ -63,12 +65,14 @@ class InstrumentSpec:
     min_notional: Decimal
 
 
+@fast_init
 @dataclass(frozen=True)
 class BookLevel:
     price: Decimal
     quantity: Decimal
 
 
+@fast_init
 @dataclass(frozen=True)
 class MarketState:
     """What the engine knows of a pair at one instant."""
@@ -82,6 +86,7 @@ class MarketState:
     stale: bool = False
 
 
+@fast_init
 @dataclass(frozen=True)
 class OrderIntent:
     """An order as the agent asked for it (already parsed, not yet validated against the instrument)."""
@@ -98,6 +103,7 @@ class OrderIntent:
     reduce_only: bool = False
 
 
+@fast_init
 @dataclass(frozen=True)
 class FeeRate:
     maker_bps: Decimal
@@ -105,6 +111,7 @@ class FeeRate:
     tier: int = 0
 
 
+@fast_init
 @dataclass(frozen=True)
 class Execution:
     """One fill of an order. ``fee`` is in the quote asset."""
@@ -118,6 +125,7 @@ class Execution:
     slippage_pct: Decimal
 
 
+@fast_init
 @dataclass(frozen=True)
 class MatchResult:
     """What happened to an order when the engine looked at it against a market state."""
@@ -158,6 +166,7 @@ class MatchResult:
             raise EngineRejection(self.reject_code, self.reject_message or self.reject_code, self.reject_details)
 
 
+@fast_init
 @dataclass(frozen=True)
 class PositionState:
     """Average-cost position of one wallet in one pair (spot: quantity >= 0)."""
@@ -178,6 +187,7 @@ class PositionState:
         return (self.quantity * self.avg_entry_price).quantize(AMOUNT_QUANTUM)
 
 
+@fast_init
 @dataclass(frozen=True)
 class CheckResult:
     """One rule of the risk chain: passed or not, with the limit and the value it saw."""
@@ -230,6 +240,7 @@ class RejectCode(StrEnum):
     MARKET_CLOSED = "MARKET_CLOSED"  # the pair is halted, or has no fresh price for an order that executes now
 
 
+@fast_init
 @dataclass(frozen=True)
 class RestingOrder:
     """A limit order already on the book, as ``match_resting`` needs it."""
@@ -239,6 +250,7 @@ class RestingOrder:
     quantity: Decimal  # what is still open (remaining quantity)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Bound:
     """``<column> <op> price``: ``op`` is a Django lookup suffix (``gte`` / ``lte``) so it maps to one range filter."""
@@ -250,6 +262,7 @@ class Bound:
         return value >= self.price if self.op == "gte" else value <= self.price
 
 
+@fast_init
 @dataclass(frozen=True)
 class CrossingBounds:
     """For one side and one tick price: which resting orders the tick reaches.
@@ -267,6 +280,7 @@ class CrossingBounds:
         return self.take_profit if order_type == OrderType.TAKE_PROFIT else self.stop
 
 
+@fast_init
 @dataclass(frozen=True)
 class Preview:
     """What an order would do now, computed by the same code that fills it (``matching.preview``)."""
@@ -289,6 +303,7 @@ class Preview:
     match: "MatchResult | None" = field(default=None, compare=False, repr=False)
 
 
+@fast_init
 @dataclass(frozen=True)
 class RiskContext:
     """Everything the risk chain (``risk.run_chain``) needs to judge one order. Amounts in the quote asset.

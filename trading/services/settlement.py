@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from common import events as bus
 from trading import locks
-from trading.dbutil import bulk_update_rows
+from trading.dbutil import bulk_update_rows, insert_rows
 from trading.engine import events as ev
 from trading.engine import lifecycle as lc
 from trading.engine.types import OrderStatus, OrderType, PositionState, Side, TimeInForce
@@ -188,8 +188,7 @@ def _persist(done_items, balances, positions, now, events: list, accepted: lc.Ac
                   fee_asset=f.fee_asset, liquidity=str(f.liquidity), slippage_pct=f.slippage_pct,
                   realized_pnl=f.realized_pnl, created_at=now)
              for order, done in done_items if done is not None for f in done.fills]
-    if fills:
-        Fill.objects.bulk_create(fills)
+    insert_rows(Fill, fills)
     fill_ids = {(str(f.order_id), f.seq): f.pk for f in fills}
     postings = [Posting(p.wallet_id, p.movements, p.reason, p.ref_type, p.order_id)
                 for p in (accepted.postings if accepted is not None else ())]
