@@ -42,7 +42,8 @@ from streams.publish import publish_agent_events, publish_wallet_switched
 from trading.models import Balance, LedgerEntry, Wallet
 from trading.selectors import wallet_current
 from trading.services.orders import order_cancel_all
-from trading.wallet import lock_balances, wallet_open, wallet_set_routing
+from trading.locks import lock_wallet
+from trading.wallet import wallet_open, wallet_set_routing
 
 logger = logging.getLogger(__name__)
 
@@ -342,8 +343,8 @@ def _drain_placements(wallet_ids) -> None:
     committed, and no later one can pass it."""
     for wallet_id in sorted(str(w) for w in wallet_ids):
         with transaction.atomic():
-            lock_balances(wallet_id=wallet_id,
-                          assets=list(Balance.objects.filter(wallet_id=wallet_id).values_list("asset", flat=True)))
+            lock_wallet(wallet_id=wallet_id,
+                        assets=list(Balance.objects.filter(wallet_id=wallet_id).values_list("asset", flat=True)))
 
 
 def battle_finish(*, battle_id, now: datetime | None = None) -> Battle:
@@ -507,7 +508,7 @@ def _freeze_wallet(wallet: Wallet, *, reason: str) -> None:
     are held: an order racing this re-checks after the lock and is refused."""
     order_cancel_all(wallet=wallet, reason=reason)
     assets = list(wallet.balances.values_list("asset", flat=True))
-    lock_balances(wallet_id=wallet.pk, assets=assets)
+    lock_wallet(wallet_id=wallet.pk, assets=assets)
     wallet_set_routing(wallet_ids=[wallet.pk], paused=True)
 
 
