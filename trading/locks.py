@@ -13,7 +13,7 @@ with ``SKIP LOCKED``: an order another transaction holds is left to it.
 Every function needs a transaction (``transaction.atomic``).
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from trading.models import OPEN_ORDER_STATUSES, Balance, Order, Position
@@ -21,7 +21,7 @@ from trading.models import OPEN_ORDER_STATUSES, Balance, Order, Position
 LOCK = {"of": ("self",), "no_key": True}
 
 
-# The two locks every placement takes, written as SQL: the ORM spent longer compiling them than PostgreSQL spent
+# The two locks every placement takes, written as SQL on PostgreSQL: the ORM spent longer compiling them than PostgreSQL spent
 # running them. Same statements as select_for_update(**LOCK).filter(...).order_by(...).
 _LOCK_WALLET_SQL = (f'SELECT * FROM "{Balance._meta.db_table}" WHERE "wallet_id" = %s ORDER BY "asset" '
                     f'FOR NO KEY UPDATE OF "{Balance._meta.db_table}"')
@@ -98,6 +98,9 @@ def lock_wallet(*, wallet_id, assets=()) -> dict[str, Balance]:
     placement of a wallet is serialised here."""
     if assets:
         ensure_balances(keys={(wallet_id, a) for a in assets})
+    if connection.vendor != "postgresql":  # embedded mode (SQLite): no row locks, UUIDs stored differently
+        return {b.asset: b for b in
+                Balance.objects.select_for_update(**LOCK).filter(wallet_id=wallet_id).order_by("asset")}
     return {b.asset: b for b in _locked(Balance, _LOCK_WALLET_SQL, [wallet_id])}
 
 
@@ -125,6 +128,12 @@ def lock_positions(*, keys: dict) -> dict[tuple[str, str], Position]:
     keys = {(str(w), s): o for (w, s), o in keys.items()}
 
     def select():
+        if connection.vendor != "postgresql":  # embedded mode (SQLite): no row locks, UUIDs stored differently
+            match = Q()
+            for wallet_id, symbol in keys:
+                match |= Q(wallet_id=wallet_id, symbol=symbol)
+            rows = Position.objects.select_for_update(**LOCK).filter(match).order_by("wallet_id", "symbol")
+            return {(str(p.wallet_id), p.symbol): p for p in rows}
         pairs = sorted(keys)
         sql = _LOCK_POSITIONS_SQL.format(", ".join(["(%s::uuid, %s)"] * len(pairs)))
         rows = _locked(Position, sql, [v for pair in pairs for v in pair])

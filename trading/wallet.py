@@ -8,8 +8,8 @@ caller forgot to check.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from common.errors import BusinessRejection
@@ -96,8 +96,13 @@ def current_wallet(agent) -> Wallet:
     # Every request of an agent key runs this: written as SQL (the ORM spent longer compiling it than PostgreSQL
     # spent running it). Same rows as filter(Q(kind=MAIN, retired_at__isnull=True) | Q(routed=True), agent=agent)
     # .order_by("-routed").first().
-    wallet = next(iter(Wallet.objects.raw(_CURRENT_WALLET_SQL, [getattr(agent, "pk", agent), Wallet.Kind.MAIN])),
-                  None)
+    # PostgreSQL only (embedded mode's SQLite stores UUIDs differently): elsewhere the ORM writes it.
+    if connection.vendor == "postgresql":
+        wallet = next(iter(Wallet.objects.raw(_CURRENT_WALLET_SQL, [getattr(agent, "pk", agent), Wallet.Kind.MAIN])),
+                      None)
+    else:
+        wallet = (Wallet.objects.filter(Q(kind=Wallet.Kind.MAIN, retired_at__isnull=True) | Q(routed=True),
+                                        agent=agent).order_by("-routed").first())
     if wallet is None:
         raise Wallet.DoesNotExist("This agent has no current wallet.")
     return wallet
