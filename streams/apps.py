@@ -12,3 +12,11 @@ class StreamsConfig(AppConfig):
         from streams.subscribers import on_trading_events
 
         events.subscribe(on_trading_events)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from streams.models import WebhookEndpoint
+        from streams.services import endpoints_changed
+
+        post_save.connect(endpoints_changed, sender=WebhookEndpoint, dispatch_uid="webhook-endpoints-save")
+        post_delete.connect(endpoints_changed, sender=WebhookEndpoint, dispatch_uid="webhook-endpoints-delete")

@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from common import generation
 from common.crypto import decrypt, encrypt
 from common.errors import BusinessRejection, Conflict, ValidationFailed
 from streams.models import WebhookDelivery, WebhookEndpoint
@@ -115,11 +116,43 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 
 # --- events -> deliveries ---------------------------------------------------------------------------------------------
+# Every placed order that fills or ends asks for its agent's active endpoints after commit, and almost no agent has
+# one: each process remembers them per agent while the "webhook-endpoints" generation stands still (one Redis read
+# instead of a query; see common.generation). Any save or delete of an endpoint bumps it (signals, connected in
+# apps.ready); without Redis the cache is bypassed.
+ENDPOINTS_GENERATION = "webhook-endpoints"
+_ENDPOINTS_MAX = 10_000
+_endpoints_cache: dict[str, tuple[str, list]] = {}  # agent id -> (generation, its active endpoints)
+
+
 def _active_endpoints(agent_ids) -> dict:
+    agent_ids = {str(a) for a in agent_ids}
+    current = generation.current(ENDPOINTS_GENERATION)  # read BEFORE loading
     by_agent = defaultdict(list)
-    for endpoint in WebhookEndpoint.objects.filter(agent_id__in=list(agent_ids), is_active=True):
-        by_agent[str(endpoint.agent_id)].append(endpoint)
+    missing = set(agent_ids)
+    if current is not None:
+        for agent_id in agent_ids:
+            hit = _endpoints_cache.get(agent_id)
+            if hit is not None and hit[0] == current:
+                missing.discard(agent_id)
+                if hit[1]:
+                    by_agent[agent_id] = list(hit[1])
+    if missing:
+        loaded = defaultdict(list)
+        for endpoint in WebhookEndpoint.objects.filter(agent_id__in=sorted(missing), is_active=True):
+            loaded[str(endpoint.agent_id)].append(endpoint)
+        if current is not None:
+            if len(_endpoints_cache) + len(missing) > _ENDPOINTS_MAX:
+                _endpoints_cache.clear()
+            for agent_id in missing:
+                _endpoints_cache[agent_id] = (current, list(loaded.get(agent_id, ())))
+        for agent_id, endpoints in loaded.items():
+            by_agent[agent_id] = endpoints
     return by_agent
+
+
+def endpoints_changed(**_) -> None:
+    generation.bump(ENDPOINTS_GENERATION)
 
 
 def _deliveries(endpoints, *, agent_id, event_type: str, data: dict, event_id: uuid.UUID) -> list[WebhookDelivery]:

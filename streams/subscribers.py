@@ -47,6 +47,14 @@ def _renderers():
     return fast_renderer(OrderOutputSerializer), fast_renderer(FillOutputSerializer)
 
 
+@lru_cache(maxsize=1)
+def _position_renderer():
+    """The position renderer of ``GET /account/positions``' serializer (built once per process)."""
+    from trading.api.positions import PositionSerializer
+
+    return fast_renderer(PositionSerializer)
+
+
 def on_trading_events(events: list) -> None:
     """Render one committed batch of trading events to the streams' bus and the webhooks."""
     try:
@@ -110,7 +118,6 @@ def _marks(symbols: set) -> dict:
 
 
 def _position_item(p: dict, mark) -> dict:
-    from trading.api.positions import PositionSerializer
     from trading.engine.types import PositionState
     from trading.services.positions import position_view
 
@@ -119,7 +126,7 @@ def _position_item(p: dict, mark) -> dict:
     view = position_view(symbol=p["symbol"], base_asset=p["base_asset"], quote_asset=p["quote_asset"], state=state,
                          mark=mark if state.quantity > 0 else None, updated_at=p["updated_at"])
     return {"id": p["symbol"], "v": epoch(p["updated_at"]), "open": state.quantity > 0,
-            "data": dict(PositionSerializer(view).data)}
+            "data": _position_renderer()(view)}
 
 
 def _webhooks(order_objs) -> None:

@@ -47,3 +47,20 @@ def test_fills_render_exactly_as_the_api_serializer(price, slippage, pnl, coid, 
     obj = SimpleNamespace(order=SimpleNamespace(client_order_id=coid), **data)
     expected = dict(FillOutputSerializer(obj).data)
     assert fast_renderer(FillOutputSerializer)({**data, "order": {"client_order_id": coid}}) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(quantity=st.decimals(min_value=0, max_value=10**6, places=8),
+       entry=st.decimals(min_value=Decimal("0.01"), max_value=10**6, places=8),
+       mark=st.one_of(st.none(), st.decimals(min_value=Decimal("0.01"), max_value=10**6, places=8)),
+       updated=TIMES)
+def test_positions_render_exactly_as_the_api_serializer(quantity, entry, mark, updated):
+    from trading.api.positions import PositionSerializer
+    from trading.engine.types import PositionState
+    from trading.services.positions import position_view
+
+    state = PositionState(quantity=quantity, avg_entry_price=entry, cost_basis=quantity * entry,
+                          realized_pnl=Decimal("-1.5"), fees_paid=Decimal("0.25"))
+    view = position_view(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", state=state,
+                         mark=mark if quantity > 0 else None, updated_at=updated)
+    assert fast_renderer(PositionSerializer)(view) == dict(PositionSerializer(view).data)

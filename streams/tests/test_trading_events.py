@@ -54,3 +54,40 @@ def test_a_risk_refusal_records_its_risk_breach_webhook(trader, settings):
     assert (r.status_code, r.json()["error"]["code"]) == (422, "RISK_MAX_ORDER_SIZE")
     deliveries = list(WebhookDelivery.objects.filter(event_type="risk.breach").values_list("payload", flat=True))
     assert len(deliveries) == 1
+
+
+def test_order_webhooks_follow_endpoint_changes_despite_the_endpoint_cache(trader, settings):
+    """Each process remembers an agent's endpoints (streams.services._active_endpoints); registering, switching off
+    and deleting one must still take effect on the next order."""
+    from streams import services
+    from streams.models import WebhookEndpoint
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.ORDER_FILL_ON_PLACEMENT = True
+    set_market("BTCUSDT", "60000", **BOOK)
+    agent, client, wallet = trader()
+
+    def market_buy():
+        r = client.post("/api/v1/trade/order", {"symbol": "BTCUSDT", "side": "buy", "type": "market",
+                                                "quantity": "0.001"}, format="json")
+        assert r.status_code == 201 and r.json()["status"] == "filled", r.json()
+        return r.json()["id"]
+
+    def filled_events():
+        return [p["data"]["id"] for p in WebhookDelivery.objects.filter(event_type="order.filled")
+                .values_list("payload", flat=True)]
+
+    market_buy()  # no endpoint: nothing recorded, and "none" is now cached for this agent
+    assert str(agent.pk) in services._endpoints_cache and filled_events() == []
+    endpoint = services.webhook_endpoint_create(agent=agent, url="http://127.0.0.1:9/hook",
+                                                event_types=["order.filled"]).endpoint
+    second = market_buy()
+    assert filled_events() == [second]
+    endpoint.is_active = False
+    endpoint.save(update_fields=["is_active"])
+    market_buy()
+    assert filled_events() == [second]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+    services.webhook_endpoint_create(agent=agent, url="http://127.0.0.1:9/other", event_types=["order.*"])
+    fourth = market_buy()
+    assert filled_events() == [fourth]

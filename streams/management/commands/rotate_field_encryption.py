@@ -9,6 +9,7 @@ from django.db import transaction
 from agents.models import AgentKey
 from common.crypto import rotate
 from streams.models import WebhookEndpoint
+from streams.services import endpoints_changed
 
 
 class Command(BaseCommand):
@@ -25,4 +26,5 @@ class Command(BaseCommand):
                               .values_list("pk", "secret_encrypted")):
                 WebhookEndpoint.objects.filter(pk=pk).update(secret_encrypted=rotate(token))
                 done += 1
+            endpoints_changed()  # processes cache endpoint rows (streams.services._active_endpoints)
         self.stdout.write(f"re-encrypted {done} secrets with the first FIELD_ENCRYPTION_KEY")
