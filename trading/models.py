@@ -138,6 +138,7 @@ class Order(models.Model):
         STOP_LOSS = "stop_loss"
         TAKE_PROFIT = "take_profit"
         STOP_LIMIT = "stop_limit"
+        TAKE_PROFIT_LIMIT = "take_profit_limit"
 
     class TimeInForce(models.TextChoices):
         GTC = "gtc"
@@ -166,7 +167,7 @@ class Order(models.Model):
     base_asset = models.CharField(max_length=16)
     quote_asset = models.CharField(max_length=16)
     side = models.CharField(max_length=4, choices=Side.choices)
-    type = models.CharField(max_length=16, choices=Type.choices)
+    type = models.CharField(max_length=20, choices=Type.choices)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     quantity = _amount(null=True, blank=True)  # base quantity asked for (None: a quote_quantity market order)

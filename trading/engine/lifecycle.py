@@ -343,6 +343,11 @@ def risk_context(prep: Prepared, account: Account, *, limits: RiskLimits, lock_a
         daily_loss_tripped=account.daily_loss_tripped, adds_open_order=pv.rests, reduce_only=intent.reduce_only)
 
 
+def rests_as_limit(order_type: OrderType, triggered_at) -> bool:
+    """Does this open order rest as a limit order: a limit, or a stop_limit / take_profit_limit that has fired."""
+    return order_type == OrderType.LIMIT or (order_type in validation.FIRES_AS_LIMIT and triggered_at is not None)
+
+
 def sweep_key(side: Side, order_type: OrderType, price: Decimal) -> tuple[Decimal, str]:
     """(sweep_price, fires) of a resting order, from the engine's crossing bounds: a ``gte`` bound (order price >=
     tick) means the order acts when the price comes down to it, ``lte`` when it goes up to it."""
@@ -470,7 +475,7 @@ def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, ma
           slippage: SlippageModel = DEFAULT_SLIPPAGE) -> list[Plan]:
     """The plans for the open ``orders`` of one pair that some price in [low, high] reaches.
 
-    Resting limits (and fired stop_limits) fill whole at their limit as maker when the range trades through it
+    Resting limits (and fired stop_limits / take_profit_limits) fill whole at their limit as maker when the range trades through it
     (buys judged at the low, sells at the high). Conditional orders fire when the range reaches their trigger and
     execute as what they become: against ``market`` (the live book and last price) when given, else (a candle)
     against no book at ``fire_price`` (the open on a gap, the trigger otherwise) moved by the slippage model.
@@ -482,7 +487,7 @@ def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, ma
         if not order.is_open or order.needs_execution:
             continue
         px = low if order.fires == FIRES_AT_OR_BELOW else high
-        if order.type == OrderType.LIMIT or (order.type == OrderType.STOP_LIMIT and order.triggered_at):
+        if rests_as_limit(order.type, order.triggered_at):
             result = matching.match_resting(
                 RestingOrder(side=order.side, price=order.price, quantity=order.quantity - order.filled_quantity),
                 px, order.fee_rate, instrument=instrument, filled_before=order.filled_quantity)

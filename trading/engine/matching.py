@@ -19,8 +19,9 @@ Resting limit orders (``match_resting``): a tick that trades through the limit (
 limit) fills the whole rest at the LIMIT price, maker fee, slippage 0 (paper trading: no queue position).
 
 Conditional orders (``is_triggered``): stop_loss and stop_limit fire when the last price falls to the trigger
-(sell) or rises to it (buy); take_profit when it rises to it (sell) or falls to it (buy). Once fired, stop_loss and
-take_profit execute as market orders, stop_limit as a limit order at its price (``triggered_intent``).
+(sell) or rises to it (buy); take_profit and take_profit_limit when it rises to it (sell) or falls to it (buy).
+Once fired, stop_loss and take_profit execute as market orders, stop_limit and take_profit_limit as a limit order
+at their price (``triggered_intent``).
 """
 
 from dataclasses import dataclass, replace
@@ -53,7 +54,7 @@ from .types import (
     Side,
     TimeInForce,
 )
-from .validation import TRIGGERED_TYPES, market_time_in_force
+from .validation import FIRES_AS_LIMIT, TRIGGERED_TYPES, market_time_in_force
 
 ZERO = Decimal(0)
 
@@ -69,18 +70,19 @@ def is_triggered(side: Side, order_type: OrderType, trigger_price: Decimal, last
     """Has a conditional order fired at ``last_price``?
 
     stop_loss / stop_limit: sell when last <= trigger, buy when last >= trigger.
-    take_profit: sell when last >= trigger, buy when last <= trigger.
+    take_profit / take_profit_limit: sell when last >= trigger, buy when last <= trigger.
     """
     if order_type in (OrderType.STOP_LOSS, OrderType.STOP_LIMIT):
         return last_price <= trigger_price if side == Side.SELL else last_price >= trigger_price
-    if order_type == OrderType.TAKE_PROFIT:
+    if order_type in (OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT):
         return last_price >= trigger_price if side == Side.SELL else last_price <= trigger_price
     raise ValueError(f"{order_type} orders have no trigger")
 
 
 def triggered_intent(intent: OrderIntent) -> OrderIntent:
-    """What a fired conditional order becomes: stop_loss/take_profit -> market, stop_limit -> limit at its price."""
-    if intent.type == OrderType.STOP_LIMIT:
+    """What a fired conditional order becomes: stop_loss/take_profit -> market, stop_limit/take_profit_limit ->
+    limit at its price."""
+    if intent.type in FIRES_AS_LIMIT:
         return replace(intent, type=OrderType.LIMIT, trigger_price=None)
     if intent.type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
         return replace(intent, type=OrderType.MARKET, trigger_price=None,
@@ -92,7 +94,7 @@ def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
     """For a tick at ``price``: the resting orders of ``side`` it fills or fires, as one range per column.
 
     limit: buys with limit >= P, sells with limit <= P. stop_loss/stop_limit triggers: sells with trigger >= P,
-    buys with trigger <= P. take_profit triggers: sells with trigger <= P, buys with trigger >= P.
+    buys with trigger <= P. take_profit/take_profit_limit triggers: sells with trigger <= P, buys with trigger >= P.
     Each ``Bound(op, price)`` is the inverse of ``crosses`` / ``is_triggered`` for that column, so one indexed
     ``<column>__<op>=price`` query per side finds exactly the orders those functions would accept.
     """
@@ -278,7 +280,7 @@ def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument
     """``(asset, amount)`` to lock for ``quantity`` (default: the whole order) of an order that rests.
 
     Pass ``fees.highest_fee_rate(tiers)`` as ``fee_rate``: the wallet's tier may rise before the order fills.
-    Sells lock the base quantity. Limit (and stop_limit) buys lock ``quantity * price`` plus the fee at the higher
+    Sells lock the base quantity. Limit (and stop_limit / take_profit_limit) buys lock ``quantity * price`` plus the fee at the higher
     of the maker/taker rates. Lock a limit order AFTER ``match_order``, for its ``remaining_quantity`` only (its
     taking part is paid at once): the rest can then only fill at its limit, so the lock always covers that fill
     to the last unit. stop_loss / take_profit buys lock ``quantity * ceil_tick(trigger * (1 + max_pct / 100))``
@@ -291,7 +293,7 @@ def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument
     quantity = intent.quantity if quantity is None else quantity
     if intent.side == Side.SELL:
         return instrument.base, quantity
-    if intent.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+    if intent.type == OrderType.LIMIT or intent.type in FIRES_AS_LIMIT:
         notional = quantize_amount(quantity * intent.price)
         worst = max(fee_for(notional, fee_rate, Liquidity.MAKER), fee_for(notional, fee_rate, Liquidity.TAKER))
         return instrument.quote, notional + worst

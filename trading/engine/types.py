@@ -30,6 +30,8 @@ class OrderType(StrEnum):
     STOP_LOSS = "stop_loss"  # market order once the last price crosses trigger_price
     TAKE_PROFIT = "take_profit"  # market order once the last price crosses trigger_price
     STOP_LIMIT = "stop_limit"  # limit order at `price` once the last price crosses trigger_price
+    # limit order at `price` once the last price reaches trigger_price in the take-profit direction
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
 
 
 class TimeInForce(StrEnum):
@@ -268,7 +270,8 @@ class CrossingBounds:
     """For one side and one tick price: which resting orders the tick reaches.
 
     ``limit`` bounds the ``price`` of resting limit orders that fill; ``stop`` bounds the ``trigger_price`` of
-    stop_loss and stop_limit orders that fire; ``take_profit`` bounds the ``trigger_price`` of take_profit orders.
+    stop_loss and stop_limit orders that fire; ``take_profit`` bounds the ``trigger_price`` of take_profit and
+    take_profit_limit orders.
     """
 
     side: Side
@@ -277,7 +280,7 @@ class CrossingBounds:
     take_profit: Bound
 
     def trigger(self, order_type: "OrderType") -> Bound:
-        return self.take_profit if order_type == OrderType.TAKE_PROFIT else self.stop
+        return self.take_profit if order_type in (OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT) else self.stop
 
 
 @fast_init

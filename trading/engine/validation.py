@@ -3,8 +3,9 @@
 Shape (``VALIDATION_ERROR``, 400, ``details.fields`` names the field):
 - exactly one of ``quantity`` / ``quote_quantity``, every amount > 0;
 - ``quote_quantity`` only on market orders (the matcher turns it into a base quantity, rounded DOWN to the step);
-- ``price`` required on limit and stop_limit, forbidden on market, stop_loss and take_profit;
-- ``trigger_price`` required on stop_loss, take_profit and stop_limit, forbidden on market and limit;
+- ``price`` required on limit, stop_limit and take_profit_limit, forbidden on market, stop_loss and take_profit;
+- ``trigger_price`` required on stop_loss, take_profit, stop_limit and take_profit_limit, forbidden on market and
+  limit;
 - ``post_only`` only on gtc limit orders; ``reduce_only`` only on sells (spot, long-only: a buy never reduces);
 - market orders accept ioc and fok; gtc on a market order is read as ioc (nothing of a market order rests).
 
@@ -12,7 +13,7 @@ Exchange rules (422):
 - ``price`` and ``trigger_price`` multiples of ``tick_size`` -> ``INVALID_TICK_SIZE``;
 - ``quantity`` a multiple of ``step_size`` -> ``INVALID_STEP_SIZE``;
 - ``quantity >= min_qty`` and notional >= ``min_notional`` -> ``INVALID_QUANTITY``. The notional is quantity times
-  the limit price (limit, stop_limit), the trigger price (stop_loss, take_profit), the ``reference_price`` when the
+  the limit price (limit, stop_limit, take_profit_limit), the trigger price (stop_loss, take_profit), the ``reference_price`` when the
   caller gives one (market orders), or ``quote_quantity`` itself when there is no price at all.
 - One rule for both sizes: a ``quote_quantity`` is judged as the base quantity it buys at the reference price,
   ``floor(quote_quantity / price, step)``, against min_qty and min_notional, like a ``quantity``; a
@@ -28,8 +29,11 @@ from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
 from ._text import plain
 from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce
 
-PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
-TRIGGERED_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT})
+PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+TRIGGERED_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT,
+                             OrderType.TAKE_PROFIT_LIMIT})
+# conditional orders that become a limit order at their ``price`` when they fire (and then rest like one)
+FIRES_AS_LIMIT = frozenset({OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 
 
 def _invalid(field: str, message: str) -> EngineRejection:

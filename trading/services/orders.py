@@ -51,7 +51,7 @@ from trading.services.settlement import close_orders
 from trading.wallet import Posting, wallet_post_many
 
 CLIENT_ID_CONSTRAINT = "order_client_id_unique_per_wallet"
-CONDITIONAL_TYPES = {OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT}
+CONDITIONAL_TYPES = lc.CONDITIONAL_TYPES
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------

@@ -91,8 +91,7 @@ def sweep_symbol(*, symbol: str, price: Decimal, low: Decimal | None = None,
             orders = locks.lock_orders_to_sweep(ids=ids[start:start + batch_size])
             rows = {str(o.pk): o for o in orders}
             states = [order_state(o) for o in orders]
-            if state is None and any(st.type != "limit" and not (st.type == "stop_limit" and st.triggered_at)
-                                     for st in states):
+            if state is None and any(not lc.rests_as_limit(st.type, st.triggered_at) for st in states):
                 state = market.market_state(symbol)  # conditional orders fire against the live book and price
             plans = lc.sweep(states, low, high, instrument=spec, market=state)
             outcome = apply_plans([(rows[p.order.id], p) for p in plans], now=timezone.now())

@@ -85,6 +85,49 @@ def test_a_gap_through_a_stop_fills_at_the_candle_open_plus_slippage():
     assert ex2.fills[-1].price == D("48995.10")
 
 
+def test_take_profit_limit_fires_on_a_rising_candle_then_rests_as_a_limit():
+    ex, w = exchange()
+    ex.place(w, t=NOW, symbol="BTCUSDT", side="buy", type="market", quantity=D("0.01"))
+    # sell 0.01 when the price rises to 52000, at no less than 52500
+    tp = ex.place(w, t=NOW, symbol="BTCUSDT", side="sell", type="take_profit_limit", quantity=D("0.01"),
+                  price=D("52500"), trigger_price=D("52000"))
+    assert tp.status == OrderStatus.NEW and tp.locked_asset == "BTC" and tp.locked_amount == D("0.01")
+    # a falling candle is the stop direction: nothing happens
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=1), open=D("50000"), high=D("50100"), low=D("47000"),
+                      close=D("48000"))
+    assert tp.status == OrderStatus.NEW and tp.triggered_at is None
+    # the rise reaches the trigger: it fires at 52000 (slipped to 51994.80, below its 52500 limit) and rests
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=2), open=D("48000"), high=D("52100"), low=D("48000"),
+                      close=D("52000"))
+    assert tp.status == OrderStatus.TRIGGERED and tp.triggered_at == NOW + timedelta(minutes=2)
+    assert tp.filled_quantity == 0 and ex.open_orders(w) == [tp]
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=3), open=D("52000"), high=D("52400"), low=D("51500"),
+                      close=D("52300"))
+    assert tp.status == OrderStatus.TRIGGERED  # the high stayed under the limit
+    # a candle trading through the limit fills it whole, at the limit, as maker
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=4), open=D("52300"), high=D("52800"), low=D("52200"),
+                      close=D("52700"))
+    assert tp.status == OrderStatus.FILLED
+    f = ex.fills[-1]
+    assert (f.price, f.quantity, f.liquidity) == (D("52500"), D("0.01"), "maker")
+    assert ex.position(w, "BTCUSDT").quantity == 0 and ex.balances(w)["BTC"].locked == 0
+
+
+def test_take_profit_limit_buy_fires_on_a_falling_candle():
+    ex, w = exchange()
+    tp = ex.place(w, t=NOW, symbol="BTCUSDT", side="buy", type="take_profit_limit", quantity=D("0.01"),
+                  price=D("48100"), trigger_price=D("48000"))
+    assert tp.locked_asset == "USDT" and tp.locked_amount == D("481") + D("0.481")  # notional + the higher fee
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=1), open=D("50000"), high=D("53000"), low=D("49000"),
+                      close=D("52000"))
+    assert tp.status == OrderStatus.NEW
+    ex.advance_candle("BTCUSDT", t=NOW + timedelta(minutes=2), open=D("49000"), high=D("49000"), low=D("47500"),
+                      close=D("47800"))
+    assert tp.status == OrderStatus.FILLED and tp.triggered_at is not None
+    assert ex.fills[-1].price == D("48004.80")  # fired at the trigger, 0.01 % worse, inside the 48100 limit
+    assert ex.position(w, "BTCUSDT").quantity == D("0.01") and ex.balances(w)["USDT"].locked == 0
+
+
 def test_cancel_releases_the_lock_and_a_done_order_cannot_be_cancelled():
     ex, w = exchange()
     o = ex.place(w, t=NOW, symbol="BTCUSDT", side="buy", type="limit", quantity=D("0.01"), price=D("40000"))
