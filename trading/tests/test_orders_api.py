@@ -243,6 +243,40 @@ def test_stop_limit_buy_triggers_then_rests_as_a_limit(celery_worker, trader):
     assert_ledger_balanced()
 
 
+def test_take_profit_limit_sell_fires_on_a_rise_then_rests_as_a_limit(celery_worker, trader):
+    agent, client, wallet = trader()
+    buy_btc(client)
+    o = place(client, symbol="BTCUSDT", side="sell", type="take_profit_limit", quantity="0.01",
+              trigger_price="61000", price="61200").json()
+    assert (o["type"], o["status"], o["locked_asset"], o["locked_amount"]) == (
+        "take_profit_limit", "new", "BTC", "0.01000000")
+    # a fall is the stop direction: a take-profit does not fire
+    set_market("BTCUSDT", "58000", bids=[("57990", "1")], asks=[("58010", "1")])
+    assert sweep_symbol(symbol="BTCUSDT", price=D("58000")).triggered == 0
+    set_market("BTCUSDT", "61000", bids=[("60990", "1")], asks=[("61010", "1")])
+    stats = sweep_symbol(symbol="BTCUSDT", price=D("61000"))
+    assert (stats.triggered, stats.filled) == (1, 0)  # fired; the best bid is under its 61200 limit: it rests
+    o = client.get(f"/api/v1/trade/order/{o['id']}").json()
+    assert (o["status"], o["filled_quantity"]) == ("triggered", "0.00000000") and o["triggered_at"]
+    assert [x["id"] for x in client.get("/api/v1/trade/orders/open").json()] == [o["id"]]
+    assert sweep_symbol(symbol="BTCUSDT", price=D("61150")).filled == 0  # below its limit: no fill
+    assert sweep_symbol(symbol="BTCUSDT", price=D("61200")).filled == 1
+    o = client.get(f"/api/v1/trade/order/{o['id']}").json()
+    assert (o["status"], o["fills"][0]["price"], o["fills"][0]["liquidity"], o["fees_paid"]) == (
+        "filled", "61200.00000000", "maker", "0.48960000")
+    assert wallet_balances(wallet) == {"USDT": (D("9399.34995") + D("612") - D("0.4896"), 0)}
+    assert_ledger_balanced()
+
+
+def test_take_profit_limit_needs_a_price_and_a_trigger(celery_worker, trader):
+    agent, client, wallet = trader()
+    set_market("BTCUSDT", "60000", **BOOK)
+    r = place(client, symbol="BTCUSDT", side="buy", type="take_profit_limit", quantity="0.01", price="59000")
+    assert r.status_code == 400 and "trigger_price" in r.json()["error"]["details"]["fields"]
+    r = place(client, symbol="BTCUSDT", side="buy", type="take_profit_limit", quantity="0.01", trigger_price="59000")
+    assert r.status_code == 400 and "price" in r.json()["error"]["details"]["fields"]
+
+
 # --- exchange rules, unknown pairs, closed markets ----------------------------------------------------------------
 
 @pytest.mark.parametrize("body,status,code", [
