@@ -6,7 +6,7 @@ from common.money import ZERO, fmt
 
 from binance import gateway
 
-# Binance order type -> (platform type, post_only). TAKE_PROFIT_LIMIT has no platform type (yet): see TYPES_OFFERED.
+# Binance order type -> (platform type, post_only).
 ORDER_TYPES = {
     "LIMIT": ("limit", False),
     "MARKET": ("market", False),
@@ -16,8 +16,8 @@ ORDER_TYPES = {
     "TAKE_PROFIT_LIMIT": ("take_profit_limit", False),
     "LIMIT_MAKER": ("limit", True),
 }
-# What exchangeInfo lists: the Binance types whose platform type the engine has. A type the engine lacks is not
-# offered (a client would place it and be refused); it appears here as soon as the platform's Order.Type has it.
+# What exchangeInfo lists: the Binance types whose platform type the engine has (today all of them). A type the
+# engine lacked would not be offered (a client would place it and be refused).
 TYPES_OFFERED = [t for t, (native, _) in ORDER_TYPES.items() if native in gateway.NATIVE_ORDER_TYPES]
 CONDITIONAL = {"stop_loss", "stop_limit", "take_profit", "take_profit_limit"}
 

@@ -26,7 +26,8 @@ STEP_USD = D("15")
 ACTIONS = st.one_of(
     st.tuples(st.just("market"), st.sampled_from(["buy", "sell"]), st.integers(1, 30), st.just(0)),
     st.tuples(st.just("market_quote"), st.just("buy"), st.integers(10, 900), st.just(0)),
-    st.tuples(st.sampled_from(["limit", "stop_loss", "take_profit", "stop_limit"]), st.sampled_from(["buy", "sell"]),
+    st.tuples(st.sampled_from(["limit", "stop_loss", "take_profit", "stop_limit", "take_profit_limit"]),
+              st.sampled_from(["buy", "sell"]),
               st.integers(1, 30), st.integers(-20, 20)),
     st.tuples(st.just("candle"), st.integers(1, 8), st.just(0), st.just(0)),
     st.tuples(st.just("cancel"), st.integers(0, 20), st.just(0), st.just(0)),
@@ -84,9 +85,9 @@ def test_drivers_agree_over_real_candles(start, steps, trader, settings):
             if kind == "market_quote":
                 kind, size = "market", {"quote_quantity": D(b)}
             extra = {}
-            if kind in ("limit", "stop_limit"):
+            if kind in ("limit", "stop_limit", "take_profit_limit"):
                 extra["price"] = price + D(c) * STEP_USD
-            if kind in ("stop_loss", "take_profit", "stop_limit"):
+            if kind in ("stop_loss", "take_profit", "stop_limit", "take_profit_limit"):
                 extra["trigger_price"] = price + D(c + (1 if c >= 0 else -1)) * STEP_USD
             intent = OrderIntent(symbol=SYMBOL, side=a, type=kind, **size, **extra)
             placed = None

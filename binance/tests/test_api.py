@@ -38,7 +38,8 @@ def test_ping_time_and_exchange_info_from_the_instruments(market, api):
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
     assert (filters["LOT_SIZE"]["stepSize"], filters["LOT_SIZE"]["minQty"]) == ("0.00001000", "0.00001000")
     assert filters["MIN_NOTIONAL"]["minNotional"] == filters["NOTIONAL"]["minNotional"] == "5.00000000"
-    assert {"LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "LIMIT_MAKER"} <= set(btc["orderTypes"])
+    assert set(btc["orderTypes"]) == {"LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+                                      "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"}
     assert btc["permissionSets"] == [["SPOT"]] and btc["status"] == "TRADING" and btc["quoteAsset"] == "USDT"
     one = api.get(f"{PREFIX}/exchangeInfo", {"symbol": "ETHUSDT"}).json()
     assert [s["symbol"] for s in one["symbols"]] == ["ETHUSDT"]
@@ -217,6 +218,34 @@ def test_orders_placed_natively_show_on_the_binance_door(binance_trader):
     cancelled = bc.signed("DELETE", "openOrders", {"symbol": "BTCUSDT"}).json()
     assert [o["status"] for o in cancelled] == ["CANCELED"]
     err(bc.signed("DELETE", "openOrders", {"symbol": "BTCUSDT"}), -2011)
+
+
+def test_take_profit_limit_is_the_native_take_profit_limit_and_fires_on_a_fall(binance_trader):
+    from trading.services.sweep import sweep_symbol
+
+    agent, bc, native, wallet = binance_trader()
+    set_market("BTCUSDT", "60000", **BOOK)
+    # buy 0.001 when the price falls to 59000, paying at most 59100
+    placed = bc.signed("POST", "order", {"symbol": "BTCUSDT", "side": "BUY", "type": "TAKE_PROFIT_LIMIT",
+                                         "timeInForce": "GTC", "quantity": "0.001", "price": "59100",
+                                         "stopPrice": "59000", "newOrderRespType": "RESULT"})
+    assert placed.status_code == 200, placed.json()
+    placed = placed.json()
+    assert (placed["type"], placed["status"], placed["stopPrice"], placed["price"], placed["workingTime"]) == (
+        "TAKE_PROFIT_LIMIT", "NEW", "59000.00000000", "59100.00000000", -1)
+    nat = native.get(f"/api/v1/trade/order/{placed['clientOrderId']}").json()
+    assert (nat["type"], D(nat["trigger_price"]), D(nat["price"])) == ("take_profit_limit", D("59000"), D("59100"))
+    # a rise is the stop direction: nothing fires
+    set_market("BTCUSDT", "61000", bids=[("60990", "1")], asks=[("61010", "1")])
+    assert sweep_symbol(symbol="BTCUSDT", price=D("61000")).triggered == 0
+    set_market("BTCUSDT", "59000", bids=[("58990", "1")], asks=[("59050", "1")])
+    stats = sweep_symbol(symbol="BTCUSDT", price=D("59000"))
+    assert (stats.triggered, stats.filled) == (1, 1)
+    q = bc.signed("GET", "order", {"symbol": "BTCUSDT", "orderId": placed["orderId"]}).json()
+    assert (q["type"], q["status"], q["executedQty"], q["cummulativeQuoteQty"]) == (
+        "TAKE_PROFIT_LIMIT", "FILLED", "0.00100000", "59.05000000")  # took the 59050 ask, inside its limit
+    assert q["workingTime"] > 0
+    assert_ledger_balanced()
 
 
 def test_order_types_and_parameter_errors(binance_trader):

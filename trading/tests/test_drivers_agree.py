@@ -26,7 +26,8 @@ VOLATILE = {"created_at", "updated_at", "triggered_at", "closed_at"}
 ACTIONS = st.one_of(
     st.tuples(st.just("market"), st.sampled_from(["buy", "sell"]), st.integers(1, 40), st.just(0)),
     st.tuples(st.just("market_quote"), st.just("buy"), st.integers(6, 900), st.just(0)),
-    st.tuples(st.sampled_from(["limit", "stop_loss", "take_profit", "stop_limit"]), st.sampled_from(["buy", "sell"]),
+    st.tuples(st.sampled_from(["limit", "stop_loss", "take_profit", "stop_limit", "take_profit_limit"]),
+              st.sampled_from(["buy", "sell"]),
               st.integers(1, 40), st.integers(-30, 30)),
     st.tuples(st.just("tick"), st.integers(-40, 40), st.integers(0, 30), st.integers(0, 30)),
     st.tuples(st.just("cancel"), st.integers(0, 20), st.just(0), st.just(0)),
@@ -108,9 +109,9 @@ def test_live_and_in_memory_drivers_produce_the_same_trades_and_events(steps, tr
             if kind == "market_quote":
                 kind, size = "market", {"quote_quantity": D(b)}
             extra = {}
-            if kind in ("limit", "stop_limit"):
+            if kind in ("limit", "stop_limit", "take_profit_limit"):
                 extra["price"] = price + D(c) * TICK
-            if kind in ("stop_loss", "take_profit", "stop_limit"):
+            if kind in ("stop_loss", "take_profit", "stop_limit", "take_profit_limit"):
                 extra["trigger_price"] = price + D(c + (1 if c >= 0 else -1)) * TICK
             intent = OrderIntent(symbol=SYMBOL, side=a, type=kind, **size, **extra)
             placed = None
