@@ -281,7 +281,8 @@ def skill_markdown(facts: SkillFacts) -> str:
         add("")
         add("- Prices, quantities and amounts are **JSON strings** holding decimals (`\"0.01000000\"`), never "
             "numbers: floats are refused with `VALIDATION_ERROR`.")
-        add("- `side`: `buy` | `sell`. `type`: `market` | `limit` | `stop_loss` | `take_profit` | `stop_limit`. "
+        add("- `side`: `buy` | `sell`. `type`: `market` | `limit` | `stop_loss` | `take_profit` | `stop_limit` | "
+            "`take_profit_limit`. "
             "Send `quantity` (base asset) or `quote_quantity` (USDT, market orders). `price` for limit orders, "
             "`trigger_price` for conditional ones. `time_in_force`: `gtc` | `ioc` | `fok`; `post_only`, "
             "`reduce_only` are booleans.")

@@ -70,9 +70,10 @@ class OrderInputSerializer(serializers.Serializer):
     quote_quantity = DecimalString(positive=True, required=False, allow_null=True,
                                    help_text="Quote amount to spend/receive (market orders), instead of quantity")
     price = DecimalString(positive=True, required=False, allow_null=True,
-                          help_text="Limit price (limit, stop_limit)")
+                          help_text="Limit price (limit, stop_limit, take_profit_limit)")
     trigger_price = DecimalString(positive=True, required=False, allow_null=True,
-                                  help_text="Trigger price (stop_loss, take_profit, stop_limit)")
+                                  help_text="Trigger price (stop_loss, take_profit, stop_limit, "
+                                            "take_profit_limit)")
     time_in_force = serializers.ChoiceField(choices=Order.TimeInForce.choices, default="gtc")
     post_only = serializers.BooleanField(default=False)
     reduce_only = serializers.BooleanField(default=False)
