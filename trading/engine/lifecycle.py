@@ -475,12 +475,12 @@ def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, ma
           slippage: SlippageModel = DEFAULT_SLIPPAGE) -> list[Plan]:
     """The plans for the open ``orders`` of one pair that some price in [low, high] reaches.
 
-    Resting limits (and fired stop_limits / take_profit_limits) fill whole at their limit as maker when the range trades through it
-    (buys judged at the low, sells at the high). Conditional orders fire when the range reaches their trigger and
-    execute as what they become: against ``market`` (the live book and last price) when given, else (a candle)
-    against no book at ``fire_price`` (the open on a gap, the trigger otherwise) moved by the slippage model.
-    Orders the range does not reach get no plan. Plans come in (wallet, order id) order: the order their wallets
-    pay in, in every driver.
+    Resting limits (and fired stop_limits / take_profit_limits) fill whole at their limit as maker when the range
+    trades through it (buys judged at the low, sells at the high). Conditional orders fire when the range reaches
+    their trigger and execute as what they become: against ``market`` (the live book and last price) when given, else
+    (a candle) against no book at ``fire_price`` (the open on a gap, the trigger otherwise) moved by the slippage
+    model. Orders the range does not reach get no plan. Plans come in (wallet, order id) order: the order their
+    wallets pay in, in every driver.
     """
     plans = []
     for order in sorted(orders, key=lambda o: (o.wallet_id, o.id)):

@@ -280,13 +280,13 @@ def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument
     """``(asset, amount)`` to lock for ``quantity`` (default: the whole order) of an order that rests.
 
     Pass ``fees.highest_fee_rate(tiers)`` as ``fee_rate``: the wallet's tier may rise before the order fills.
-    Sells lock the base quantity. Limit (and stop_limit / take_profit_limit) buys lock ``quantity * price`` plus the fee at the higher
-    of the maker/taker rates. Lock a limit order AFTER ``match_order``, for its ``remaining_quantity`` only (its
-    taking part is paid at once): the rest can then only fill at its limit, so the lock always covers that fill
-    to the last unit. stop_loss / take_profit buys lock ``quantity * ceil_tick(trigger * (1 + max_pct / 100))``
-    plus the taker fee, the most the no-book model charges once they fire — a reservation, not a bound: a book
-    walk (or per-level fee rounding) can cost more, so release it and re-check the wallet when the order fires.
-    Market orders lock nothing (``ValueError``): ``preview().balance_required`` says what they need.
+    Sells lock the base quantity. Limit (and stop_limit / take_profit_limit) buys lock ``quantity * price`` plus the
+    fee at the higher of the maker/taker rates. Lock a limit order AFTER ``match_order``, for its
+    ``remaining_quantity`` only (its taking part is paid at once): the rest can then only fill at its limit, so the
+    lock always covers that fill to the last unit. stop_loss / take_profit buys lock ``quantity * ceil_tick(trigger *
+    (1 + max_pct / 100))`` plus the taker fee, the most the no-book model charges once they fire — a reservation, not
+    a bound: a book walk (or per-level fee rounding) can cost more, so release it and re-check the wallet when the
+    order fires. Market orders lock nothing (``ValueError``): ``preview().balance_required`` says what they need.
     """
     if intent.type == OrderType.MARKET:
         raise ValueError("market orders execute at once and lock nothing; use preview().balance_required")

@@ -13,8 +13,9 @@ Exchange rules (422):
 - ``price`` and ``trigger_price`` multiples of ``tick_size`` -> ``INVALID_TICK_SIZE``;
 - ``quantity`` a multiple of ``step_size`` -> ``INVALID_STEP_SIZE``;
 - ``quantity >= min_qty`` and notional >= ``min_notional`` -> ``INVALID_QUANTITY``. The notional is quantity times
-  the limit price (limit, stop_limit, take_profit_limit), the trigger price (stop_loss, take_profit), the ``reference_price`` when the
-  caller gives one (market orders), or ``quote_quantity`` itself when there is no price at all.
+  the limit price (limit, stop_limit, take_profit_limit), the trigger price (stop_loss, take_profit), the
+  ``reference_price`` when the caller gives one (market orders), or ``quote_quantity`` itself when there is no price
+  at all.
 - One rule for both sizes: a ``quote_quantity`` is judged as the base quantity it buys at the reference price,
   ``floor(quote_quantity / price, step)``, against min_qty and min_notional, like a ``quantity``; a
   ``quote_quantity`` finer than 8 places (the quote asset's precision) -> ``INVALID_STEP_SIZE``, never truncated.
