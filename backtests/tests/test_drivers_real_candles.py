@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from backtests.tests.conftest import DAY0, read_real
 from trading.engine.memory import MemoryExchange
-from trading.engine.types import EngineRejection, OrderIntent
+from trading.tests.drivers_support import assert_same_state, cancel_on_both, order_on_both
 from trading.tests.orders_support import *  # noqa: F403
 from trading.tests.orders_support import set_market
 
@@ -38,9 +38,7 @@ ACTIONS = st.one_of(
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(start=st.integers(0, len(ROWS) - 200), steps=st.lists(ACTIONS, min_size=1, max_size=12))
 def test_drivers_agree_over_real_candles(start, steps, trader, settings):
-    from trading.models import Balance, Fill, Order, Position
     from trading.services.market import instrument_spec
-    from trading.services.orders import order_cancel, order_place
     from trading.services.sweep import sweep_symbol
 
     settings.ORDER_FILL_ON_PLACEMENT = True
@@ -71,54 +69,11 @@ def test_drivers_agree_over_real_candles(start, steps, trader, settings):
         elif kind == "cancel":
             if not order_ids:
                 continue
-            oid = order_ids[a % len(order_ids)]
-            try:
-                order_cancel(wallet=wallet, ref=oid)
-            except Exception as exc:  # noqa: BLE001 - compared below
-                live_error = getattr(exc, "code", type(exc).__name__)
-            try:
-                ex.cancel(wallet_id, oid, t=t)
-            except EngineRejection as exc:
-                mem_error = exc.code
+            live_error, mem_error = cancel_on_both(wallet=wallet, ex=ex, t=t, order_id=order_ids[a % len(order_ids)])
         else:
-            size = {"quantity": D(b) * D("0.001")}
-            if kind == "market_quote":
-                kind, size = "market", {"quote_quantity": D(b)}
-            extra = {}
-            if kind in ("limit", "stop_limit", "take_profit_limit"):
-                extra["price"] = price + D(c) * STEP_USD
-            if kind in ("stop_loss", "take_profit", "stop_limit", "take_profit_limit"):
-                extra["trigger_price"] = price + D(c + (1 if c >= 0 else -1)) * STEP_USD
-            intent = OrderIntent(symbol=SYMBOL, side=a, type=kind, **size, **extra)
-            placed = None
-            try:
-                placed = order_place(agent=agent, wallet=wallet, intent=intent).order
-            except Exception as exc:  # noqa: BLE001 - compared below
-                live_error = getattr(exc, "code", type(exc).__name__)
-            try:
-                ex.place(wallet_id, t=t, symbol=SYMBOL, side=a, type=kind, **size, **extra,
-                         order_id=str(placed.pk) if placed is not None else None)
-            except EngineRejection as exc:
-                mem_error = exc.code
-            if placed is not None:
-                order_ids.append(str(placed.pk))
+            live_error, mem_error = order_on_both(agent=agent, wallet=wallet, ex=ex, t=t, symbol=SYMBOL, kind=kind,
+                                                  side=a, size=b, offset=c, price=price, step=STEP_USD,
+                                                  order_ids=order_ids)
         assert str(live_error) == str(mem_error), (kind, live_error, mem_error)
 
-    live_bal = {b.asset: (b.available, b.locked) for b in Balance.objects.filter(wallet=wallet)
-                if b.available or b.locked}
-    mem_bal = {a: (b.available, b.locked) for a, b in ex.balances(wallet_id).items() if b.available or b.locked}
-    assert live_bal == mem_bal
-    live_fills = sorted((str(f.order_id), f.seq, f.price, f.quantity, f.quote_amount, f.fee, f.liquidity,
-                         f.slippage_pct, f.realized_pnl) for f in Fill.objects.filter(wallet=wallet))
-    mem_fills = sorted((f.order_id, f.seq, f.price, f.quantity, f.quote_amount, f.fee, str(f.liquidity),
-                        f.slippage_pct, f.realized_pnl) for f in ex.fills)
-    assert live_fills == mem_fills
-    fills_seen += len(mem_fills)
-    pos = Position.objects.filter(wallet=wallet, symbol=SYMBOL).first()
-    mpos = ex.position(wallet_id, SYMBOL)
-    if pos is not None:
-        assert (pos.quantity, pos.cost_basis, pos.realized_pnl, pos.fees_paid) == \
-            (mpos.quantity, mpos.cost, mpos.realized_pnl, mpos.fees_paid)
-    live_orders = {str(o.pk): (o.status, o.filled_quantity, o.locked_amount) for o in Order.objects.filter(wallet=wallet)}
-    mem_orders = {o.id: (str(o.status), o.filled_quantity, o.locked_amount) for o in ex.orders.values()}
-    assert live_orders == mem_orders
+    fills_seen += assert_same_state(wallet=wallet, ex=ex, symbol=SYMBOL)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from common import events as bus
 from trading.engine.memory import MemoryExchange
-from trading.engine.types import EngineRejection, OrderIntent
+from trading.tests.drivers_support import assert_same_state, cancel_on_both, order_on_both
 from trading.tests.orders_support import *  # noqa: F403
 from trading.tests.orders_support import set_market
 
@@ -61,8 +61,6 @@ def collected():
 @given(steps=st.lists(ACTIONS, min_size=1, max_size=10))
 def test_live_and_in_memory_drivers_produce_the_same_trades_and_events(steps, trader, collected, settings):
     from market.prices import get_instrument
-    from trading.models import Balance, Fill, Order, Position
-    from trading.services.orders import order_cancel, order_place
     from trading.services.sweep import sweep_symbol
 
     settings.ORDER_FILL_ON_PLACEMENT = True
@@ -95,37 +93,11 @@ def test_live_and_in_memory_drivers_produce_the_same_trades_and_events(steps, tr
         elif kind == "cancel":
             if not order_ids:
                 continue
-            oid = order_ids[a % len(order_ids)]
-            try:
-                order_cancel(wallet=wallet, ref=oid)
-            except Exception as exc:  # noqa: BLE001 - compared below
-                live_error = getattr(exc, "code", type(exc).__name__)
-            try:
-                ex.cancel(wallet_id, oid, t=t)
-            except EngineRejection as exc:
-                mem_error = exc.code
+            live_error, mem_error = cancel_on_both(wallet=wallet, ex=ex, t=t, order_id=order_ids[a % len(order_ids)])
         else:
-            size = {"quantity": D(b) * D("0.001")}
-            if kind == "market_quote":
-                kind, size = "market", {"quote_quantity": D(b)}
-            extra = {}
-            if kind in ("limit", "stop_limit", "take_profit_limit"):
-                extra["price"] = price + D(c) * TICK
-            if kind in ("stop_loss", "take_profit", "stop_limit", "take_profit_limit"):
-                extra["trigger_price"] = price + D(c + (1 if c >= 0 else -1)) * TICK
-            intent = OrderIntent(symbol=SYMBOL, side=a, type=kind, **size, **extra)
-            placed = None
-            try:
-                placed = order_place(agent=agent, wallet=wallet, intent=intent).order
-            except Exception as exc:  # noqa: BLE001 - compared below
-                live_error = getattr(exc, "code", type(exc).__name__)
-            try:
-                ex.place(wallet_id, t=t, symbol=SYMBOL, side=a, type=kind, **size, **extra,
-                         order_id=str(placed.pk) if placed is not None else None)
-            except EngineRejection as exc:
-                mem_error = exc.code
-            if placed is not None:
-                order_ids.append(str(placed.pk))
+            live_error, mem_error = order_on_both(agent=agent, wallet=wallet, ex=ex, t=t, symbol=SYMBOL, kind=kind,
+                                                  side=a, size=b, offset=c, price=price, step=TICK,
+                                                  order_ids=order_ids)
         assert str(live_error) == str(mem_error), (kind, live_error, mem_error)
         refusals += live_error is not None
         # (orders of earlier examples' wallets are still in the database: a live sweep fills them too)
@@ -137,24 +109,6 @@ def test_live_and_in_memory_drivers_produce_the_same_trades_and_events(steps, tr
             assert _norm(live_events) == _norm(mem_events), (kind, a, b, c)
 
     # the end state, row by row
-    live_bal = {b.asset: (b.available, b.locked) for b in Balance.objects.filter(wallet=wallet)
-                if b.available or b.locked}
-    mem_bal = {a: (b.available, b.locked) for a, b in ex.balances(wallet_id).items() if b.available or b.locked}
-    assert live_bal == mem_bal
-    live_fills = sorted((str(f.order_id), f.seq, f.price, f.quantity, f.quote_amount, f.fee, f.liquidity,
-                         f.slippage_pct, f.realized_pnl) for f in Fill.objects.filter(wallet=wallet))
-    mem_fills = sorted((f.order_id, f.seq, f.price, f.quantity, f.quote_amount, f.fee, str(f.liquidity),
-                        f.slippage_pct, f.realized_pnl) for f in ex.fills)
-    assert live_fills == mem_fills
-    pos = Position.objects.filter(wallet=wallet, symbol=SYMBOL).first()
-    mpos = ex.position(wallet_id, SYMBOL)
-    if pos is not None:
-        assert (pos.quantity, pos.cost_basis, pos.realized_pnl, pos.fees_paid) == \
-            (mpos.quantity, mpos.cost, mpos.realized_pnl, mpos.fees_paid)
-    else:
-        assert mpos.quantity == 0 and mpos.fees_paid == 0
-    live_orders = {str(o.pk): (o.status, o.filled_quantity, o.locked_amount) for o in Order.objects.filter(wallet=wallet)}
-    mem_orders = {o.id: (str(o.status), o.filled_quantity, o.locked_amount) for o in ex.orders.values()}
-    assert live_orders == mem_orders
+    fills = assert_same_state(wallet=wallet, ex=ex, symbol=SYMBOL)
     assert inst is not None
-    event(f"fills: {min(len(ex.fills), 3)}+, refusals seen: {'yes' if refusals else 'no'}")
+    event(f"fills: {min(fills, 3)}+, refusals seen: {'yes' if refusals else 'no'}")
