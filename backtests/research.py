@@ -88,12 +88,6 @@ class View:
     def cancel(self, order_id: str) -> lc.OrderState:
         return self._r.apply("cancel", {"order_id": order_id})
 
-    def _record(self, k: int) -> None:
-        for s, series in self._r.series.items():
-            c = series.slots[k]
-            if c is not None:
-                self._closes[s].append(c.close)
-
 
 @dataclass
 class Result:
@@ -140,10 +134,19 @@ def run(strategy: Callable[[View], None], config: Config, series: list[Series], 
             errors.append((r.step, exc.code, exc.message))
 
     call()
+    # per candle: the view learns the candle that just closed, then the strategy runs (one closure, no lookups)
+    feeds = [(sr.slots, view._closes[s].append) for s, sr in r.series.items()]
 
-    def after_step(runner):  # called by the runner after each candle: the view learns it, then the strategy runs
-        view._record(runner.step - 1)
-        call()
+    def after_step(runner):
+        k = runner.step - 1
+        for slots, record in feeds:
+            c = slots[k]
+            if c is not None:
+                record(c.close)
+        try:
+            strategy(view)
+        except EngineRejection as exc:
+            errors.append((runner.step, exc.code, exc.message))
 
     r.advance(total, snapshot=after_step)  # one loop for the whole range; the strategy is its per-step callback
     return Result(r, errors)

@@ -242,14 +242,17 @@ class MemoryExchange:
 
     def advance_candle(self, symbol: str, *, t: datetime, open: Decimal, high: Decimal, low: Decimal,
                        close: Decimal, volume_24h_quote: Decimal | None = None) -> list[ev.Event]:
-        start = len(self.events)
         book = self.resting.get(symbol)
-        if book:
-            plans = lc.sweep(list(book.values()), low, high, instrument=self.instruments[symbol], open_price=open,
-                             volume_24h_quote=volume_24h_quote, ts=t, slippage=self.slippage)
-            for plan in plans:
-                self._settle(self.wallets[plan.order.wallet_id], plan, t)
-        self.markets[symbol] = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        market = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        if not book:  # nothing rests on the pair: the candle only moves the price
+            self.markets[symbol] = market
+            return []
+        start = len(self.events)
+        plans = lc.sweep(list(book.values()), low, high, instrument=self.instruments[symbol], open_price=open,
+                         volume_24h_quote=volume_24h_quote, ts=t, slippage=self.slippage)
+        for plan in plans:
+            self._settle(self.wallets[plan.order.wallet_id], plan, t)
+        self.markets[symbol] = market
         return self.events[start:]
 
     def sweep(self, symbol: str, *, t: datetime, low: Decimal, high: Decimal,
