@@ -80,7 +80,7 @@ def _as(enum_cls, value):
 
 class _Wallet:
     __slots__ = ("id", "balances", "starting_balance", "created", "agent_status", "limits", "open_orders",
-                 "recent", "volume", "volume_sum", "anchors", "tripped", "positions")
+                 "recent", "volume", "volume_sum", "anchors", "tripped", "positions", "split")
 
     def __init__(self, wallet_id, balances, starting_balance, created, agent_status, limits):
         self.id = wallet_id
@@ -96,6 +96,7 @@ class _Wallet:
         self.anchors = {}  # UTC date -> equity at the day's start
         self.tripped = set()  # UTC dates the daily loss breaker tripped
         self.positions = {}  # symbol -> PositionState
+        self.split = None  # (balances, cash, held): lifecycle.holdings_split of that balances dict, for equity()
 
 
 class _Prices:
@@ -172,8 +173,12 @@ class MemoryExchange:
     def equity(self, wallet_id: str) -> Decimal:
         """``valuation(wallet_id).equity`` without the PnL breakdown (``lifecycle.holdings``): cheap enough to be
         taken at every candle of a backtest."""
-        cash, value, _ = lc.holdings(self.wallets[wallet_id].balances, _Prices(self.markets), quote=self.quote)
-        return cash + value
+        w = self.wallets[wallet_id]
+        split = w.split
+        if split is None or split[0] is not w.balances:  # the driver replaces the dict whenever a balance moves
+            split = w.split = (w.balances, *lc.holdings_split(w.balances, quote=self.quote))
+        value, _ = lc.holdings_value(split[2], _Prices(self.markets))
+        return split[1] + value
 
     def drain_events(self) -> list[ev.Event]:
         out, self.events = self.events, []
