@@ -31,14 +31,17 @@ from trading.engine.types import PositionState
 
 from .runner import WALLET, Config, Runner, Series
 
+FLAT = PositionState()  # frozen: the position of a pair never traded
+
 
 class View:
     """What a strategy sees at virtual time ``now``: closed candles, its wallet, its orders. Nothing after ``now``."""
 
-    __slots__ = ("_r", "_closes")
+    __slots__ = ("_r", "_closes", "_positions")
 
     def __init__(self, runner: Runner):
         self._r = runner
+        self._positions = runner.ex.wallets[WALLET].positions  # symbol -> PositionState, kept by the driver
         self._closes: dict[str, list[Decimal]] = {s: [] for s in runner.series}
         for s, series in runner.series.items():
             if series.seed is not None:
@@ -66,7 +69,7 @@ class View:
         return [c for c in slots[-n:] if c is not None]
 
     def position(self, symbol: str) -> PositionState:
-        return self._r.ex.position(WALLET, symbol)
+        return self._positions.get(symbol) or FLAT  # what ex.position(WALLET, symbol) returns, read once per step
 
     def balances(self) -> dict[str, lc.BalanceState]:
         return self._r.ex.balances(WALLET)

@@ -324,7 +324,7 @@ class MemoryExchange:
         cutoff = t - RATE_WINDOW
         while w.recent and w.recent[0] < cutoff:
             w.recent.popleft()
-        equity = lc.valuation(w.balances, self.prices(), quote=self.quote).equity
+        equity = self.equity(w.id)  # valuation(...).equity: cash + positions value (lifecycle.holdings)
         day = t.astimezone(timezone.utc).date()
         anchor = w.anchors.get(day)
         if anchor is None:
