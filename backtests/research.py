@@ -19,6 +19,7 @@ slippage, order types, risk limits, error codes) and the no-look-ahead clock are
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,14 +31,17 @@ from trading.engine.types import PositionState
 
 from .runner import WALLET, Config, Runner, Series
 
+FLAT = PositionState()  # frozen: the position of a pair never traded
+
 
 class View:
     """What a strategy sees at virtual time ``now``: closed candles, its wallet, its orders. Nothing after ``now``."""
 
-    __slots__ = ("_r", "_closes")
+    __slots__ = ("_r", "_closes", "_positions")
 
     def __init__(self, runner: Runner):
         self._r = runner
+        self._positions = runner.ex.wallets[WALLET].positions  # symbol -> PositionState, kept by the driver
         self._closes: dict[str, list[Decimal]] = {s: [] for s in runner.series}
         for s, series in runner.series.items():
             if series.seed is not None:
@@ -65,7 +69,7 @@ class View:
         return [c for c in slots[-n:] if c is not None]
 
     def position(self, symbol: str) -> PositionState:
-        return self._r.ex.position(WALLET, symbol)
+        return self._positions.get(symbol) or FLAT  # what ex.position(WALLET, symbol) returns, read once per step
 
     def balances(self) -> dict[str, lc.BalanceState]:
         return self._r.ex.balances(WALLET)
@@ -87,12 +91,6 @@ class View:
 
     def cancel(self, order_id: str) -> lc.OrderState:
         return self._r.apply("cancel", {"order_id": order_id})
-
-    def _record(self, k: int) -> None:
-        for s, series in self._r.series.items():
-            c = series.slots[k]
-            if c is not None:
-                self._closes[s].append(c.close)
 
 
 @dataclass
@@ -140,12 +138,30 @@ def run(strategy: Callable[[View], None], config: Config, series: list[Series], 
             errors.append((r.step, exc.code, exc.message))
 
     call()
+    # per candle: the view learns the candle that just closed, then the strategy runs (one closure, no lookups)
+    feeds = [(sr.slots, view._closes[s].append) for s, sr in r.series.items()]
 
-    def after_step(runner):  # called by the runner after each candle: the view learns it, then the strategy runs
-        view._record(runner.step - 1)
-        call()
+    def after_step(runner):
+        k = runner.step - 1
+        for slots, record in feeds:
+            c = slots[k]
+            if c is not None:
+                record(c.close)
+        try:
+            strategy(view)
+        except EngineRejection as exc:
+            errors.append((runner.step, exc.code, exc.message))
 
-    r.advance(total, snapshot=after_step)  # one loop for the whole range; the strategy is its per-step callback
+    # one loop for the whole range; the strategy is its per-step callback. The cyclic collector is paused for the
+    # loop (as timeit does): its full passes over the session's candles cost more than the run's own work; any
+    # cycle the loop leaves is collected once it is back on. Restored as it was, whatever happens.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        r.advance(total, snapshot=after_step)
+    finally:
+        if was_enabled:
+            gc.enable()
     return Result(r, errors)
 
 

@@ -161,6 +161,7 @@ class Runner:
         end = min(self.step + n, self.config.total_steps)
         k = self.step
         times = self._times
+        wallet = ex.wallets[WALLET]
         while k < end:
             t = times[k + 1]
             before = len(fills)
@@ -173,7 +174,7 @@ class Runner:
             self.step = k
             n_fills = len(fills)
             marks.append(n_fills)
-            if n_fills != before or self._holds_assets():
+            if n_fills != before or (self._held[1] if self._held[0] is wallet.balances else self._holds_assets()):
                 self._equity = ex.equity(WALLET)
             curve.append((t, self._equity))
             if ex.events:

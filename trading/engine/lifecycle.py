@@ -684,19 +684,36 @@ def holdings(balances, prices, *, quote: str) -> tuple[Decimal, Decimal, list[st
     """(cash, positions value, unpriced assets) of ``balances`` at ``prices``: the part of :func:`valuation` that
     equity is made of (equity = cash + positions value), for callers that need only the equity at every step
     (a backtest's equity curve). Each asset's value is rounded to 8 places."""
-    cash = value = ZERO
-    unpriced = []
+    cash, held = holdings_split(balances, quote=quote)
+    value, unpriced = holdings_value(held, prices)
+    return cash, value, unpriced
+
+
+def holdings_split(balances, *, quote: str) -> tuple[Decimal, list[tuple[str, str, Decimal]]]:
+    """The price-free half of :func:`holdings`: (cash, [(asset, symbol, total held)] of the other assets held), in
+    the balances' order. A caller that values the same balances at many prices computes it once."""
+    cash = ZERO
+    held = []
     for asset, b in balances.items():
         total = b.available + b.locked
         if asset == quote:
             cash += total
         elif total > 0:
-            price = prices.get(asset + quote)
-            if price is None:
-                unpriced.append(asset)
-            else:
-                value += quantize_amount(total * price)
-    return cash, value, unpriced
+            held.append((asset, asset + quote, total))
+    return cash, held
+
+
+def holdings_value(held, prices) -> tuple[Decimal, list[str]]:
+    """The priced half of :func:`holdings`: (positions value, unpriced assets) of ``holdings_split``'s ``held``."""
+    value = ZERO
+    unpriced = []
+    for asset, symbol, total in held:
+        price = prices.get(symbol)
+        if price is None:
+            unpriced.append(asset)
+        else:
+            value += quantize_amount(total * price)
+    return value, unpriced
 
 
 def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None = None,

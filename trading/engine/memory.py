@@ -80,7 +80,7 @@ def _as(enum_cls, value):
 
 class _Wallet:
     __slots__ = ("id", "balances", "starting_balance", "created", "agent_status", "limits", "open_orders",
-                 "recent", "volume", "volume_sum", "anchors", "tripped", "positions")
+                 "recent", "volume", "volume_sum", "anchors", "tripped", "positions", "split")
 
     def __init__(self, wallet_id, balances, starting_balance, created, agent_status, limits):
         self.id = wallet_id
@@ -96,6 +96,7 @@ class _Wallet:
         self.anchors = {}  # UTC date -> equity at the day's start
         self.tripped = set()  # UTC dates the daily loss breaker tripped
         self.positions = {}  # symbol -> PositionState
+        self.split = None  # (balances, cash, held): lifecycle.holdings_split of that balances dict, for equity()
 
 
 class _Prices:
@@ -172,8 +173,12 @@ class MemoryExchange:
     def equity(self, wallet_id: str) -> Decimal:
         """``valuation(wallet_id).equity`` without the PnL breakdown (``lifecycle.holdings``): cheap enough to be
         taken at every candle of a backtest."""
-        cash, value, _ = lc.holdings(self.wallets[wallet_id].balances, _Prices(self.markets), quote=self.quote)
-        return cash + value
+        w = self.wallets[wallet_id]
+        split = w.split
+        if split is None or split[0] is not w.balances:  # the driver replaces the dict whenever a balance moves
+            split = w.split = (w.balances, *lc.holdings_split(w.balances, quote=self.quote))
+        value, _ = lc.holdings_value(split[2], _Prices(self.markets))
+        return split[1] + value
 
     def drain_events(self) -> list[ev.Event]:
         out, self.events = self.events, []
@@ -242,14 +247,17 @@ class MemoryExchange:
 
     def advance_candle(self, symbol: str, *, t: datetime, open: Decimal, high: Decimal, low: Decimal,
                        close: Decimal, volume_24h_quote: Decimal | None = None) -> list[ev.Event]:
-        start = len(self.events)
         book = self.resting.get(symbol)
-        if book:
-            plans = lc.sweep(list(book.values()), low, high, instrument=self.instruments[symbol], open_price=open,
-                             volume_24h_quote=volume_24h_quote, ts=t, slippage=self.slippage)
-            for plan in plans:
-                self._settle(self.wallets[plan.order.wallet_id], plan, t)
-        self.markets[symbol] = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        market = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        if not book:  # nothing rests on the pair: the candle only moves the price
+            self.markets[symbol] = market
+            return []
+        start = len(self.events)
+        plans = lc.sweep(list(book.values()), low, high, instrument=self.instruments[symbol], open_price=open,
+                         volume_24h_quote=volume_24h_quote, ts=t, slippage=self.slippage)
+        for plan in plans:
+            self._settle(self.wallets[plan.order.wallet_id], plan, t)
+        self.markets[symbol] = market
         return self.events[start:]
 
     def sweep(self, symbol: str, *, t: datetime, low: Decimal, high: Decimal,
@@ -316,7 +324,7 @@ class MemoryExchange:
         cutoff = t - RATE_WINDOW
         while w.recent and w.recent[0] < cutoff:
             w.recent.popleft()
-        equity = lc.valuation(w.balances, self.prices(), quote=self.quote).equity
+        equity = self.equity(w.id)  # valuation(...).equity: cash + positions value (lifecycle.holdings)
         day = t.astimezone(timezone.utc).date()
         anchor = w.anchors.get(day)
         if anchor is None:
