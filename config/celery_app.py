@@ -14,17 +14,28 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _task_name(record: logging.LogRecord) -> str | None:
+    """The task a Celery INFO line is about: the worker's lines carry a dict, beat's "Sending due task %s (%s)" a
+    (schedule entry, task) tuple."""
+    if isinstance(record.args, dict):
+        return record.args.get("name")
+    if record.name == "celery.beat" and isinstance(record.args, tuple) and len(record.args) == 2:
+        return record.args[1]
+    return None
+
+
 class QuietTaskFilter(logging.Filter):
-    """Demotes the worker's per-task INFO lines ("Task x[id] received", "... succeeded in") of the tasks in
-    ``settings.CELERY_QUIET_TASKS`` to DEBUG: sweeps run several times a second, and an operator at the default level
-    wants starts, failures and recoveries. Failures (ERROR, WARNING) always pass."""
+    """Demotes the per-task INFO lines of the tasks in ``settings.CELERY_QUIET_TASKS`` to DEBUG (the worker's "Task
+    x[id] received" / "... succeeded in", beat's "Sending due task"): sweeps run several times a second and the
+    battles' tick every 5 s, and an operator at the default level wants starts, failures and recoveries. Failures
+    (ERROR, WARNING) always pass."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno != logging.INFO or not isinstance(record.args, dict):
+        if record.levelno != logging.INFO:
             return True
         from django.conf import settings
 
-        if record.args.get("name") not in settings.CELERY_QUIET_TASKS:
+        if _task_name(record) not in settings.CELERY_QUIET_TASKS:
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
@@ -32,7 +43,7 @@ class QuietTaskFilter(logging.Filter):
 
 # The loggers of the "received" (worker strategy) and "succeeded" (trace) lines; filters on a logger survive
 # Celery's own logging setup.
-for _name in ("celery.worker.strategy", "celery.app.trace"):
+for _name in ("celery.worker.strategy", "celery.app.trace", "celery.beat"):
     logging.getLogger(_name).addFilter(QuietTaskFilter())
 
 

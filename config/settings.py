@@ -166,7 +166,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Tasks fired every tick (sweeps) log "received"/"succeeded" at DEBUG, not INFO: at the default level the worker
 # shows starts, failures and recoveries, not every tick (config/celery_app.py, QuietTaskFilter).
-CELERY_QUIET_TASKS = env.list("CELERY_QUIET_TASKS", default=["trading.sweep_symbol", "trading.fill_order"])
+# Frequent tasks whose routine received/succeeded/sent lines are DEBUG, not INFO (config/celery_app.py).
+CELERY_QUIET_TASKS = env.list("CELERY_QUIET_TASKS", default=[
+    "trading.sweep_symbol", "trading.fill_order", "battles.tick", "analytics.update_metrics"])
 
 # --- Auth -------------------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
