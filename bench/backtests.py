@@ -35,16 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._server import ProductionServer, migrate, service_env  # noqa: E402
+from bench.orders import pct  # noqa: E402
 
 CANDLES = ROOT.parent / "shared" / "data" / "candles" / "BTCUSDT-1m.csv.gz"
 START = datetime(2026, 3, 24, tzinfo=UTC)  # first whole UTC day of the file; 29 days to 2026-04-22
 DAYS = 29
 D = Decimal
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def setup(env):

@@ -34,18 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._server import CpuMeter, ProductionServer, migrate, service_env  # noqa: E402
-from bench.orders import make_agents, set_market, setup_django, start_worker, stop  # noqa: E402
+from bench.orders import make_agents, pct, set_market, setup_django, start_worker, stop  # noqa: E402
 
 TARGET_ROUND_MS = 200
 TARGET_LIVE_P99_MS = 25
 TARGET_RATIO = 1.1
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 async def _exchange(reader, writer, raw: bytes) -> tuple[int, bytes]:

@@ -34,15 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._server import ProductionServer, migrate, service_env  # noqa: E402
-from bench.orders import set_market, setup_django, start_worker, stop  # noqa: E402
+from bench.orders import pct, set_market, setup_django, start_worker, stop  # noqa: E402
 
 TARGET_OVERHEAD = 0.20
 D = Decimal
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def make_agent(tag: str):
