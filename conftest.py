@@ -71,3 +71,14 @@ def jwt_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def redis_server():
+    """A throwaway ``redis-server`` of the test's own (``common.testing.RedisServer``), for tests that stop and
+    restart Redis: never the shared one."""
+    from common.testing import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()

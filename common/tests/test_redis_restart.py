@@ -19,13 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
 def _env(redis_server: RedisServer, **extra) -> dict:
     from django.db import connection
 

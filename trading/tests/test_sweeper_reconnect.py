@@ -24,13 +24,6 @@ pytestmark = [pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
 def _tick(prefix: str, price: str) -> tuple[str, str]:
     update = MarketUpdate(symbol="BTCUSDT", price=Decimal(price), ts_ms=int(time.time() * 1000),
                           received_at=time.time())
