@@ -13,6 +13,7 @@ from common.money import ZERO, to_decimal
 from common.rowloader import RowLoader
 from trading.engine.lifecycle import valuation
 from trading.models import Balance, Wallet
+from trading.wallet import current_wallet, current_wallet_condition
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,6 @@ class WalletBalances:
 def wallet_current(*, agent) -> Wallet:
     """The wallet the agent's key acts on: its routed battle wallet while it is in a live battle, else its everyday
     wallet. Every ``/account``, ``/trade``, ``/stream`` and ``/analytics`` request resolves its wallet here."""
-    from trading.wallet import current_wallet
-
     try:
         return current_wallet(agent)
     except Wallet.DoesNotExist:
@@ -134,7 +133,7 @@ def _current_balances(agent_id) -> list[Balance]:
     connection = connections[Wallet.objects.db]
     agent = Wallet._meta.get_field("agent")
     rows = _BALANCES_WITH_WALLET.fetch_where(
-        f't1."{agent.column}" = %s AND ((t1."kind" = %s AND t1."retired_at" IS NULL) OR t1."routed")',
+        f't1."{agent.column}" = %s AND {current_wallet_condition("t1")}',
         [agent.get_db_prep_value(agent_id, connection), Wallet.Kind.MAIN.value], order_by='t0."asset"')
     if any(b.wallet.routed for b in rows):
         rows = [b for b in rows if b.wallet.routed]

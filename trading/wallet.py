@@ -84,8 +84,16 @@ def wallet_set_routing(*, wallet_ids, routed: bool | None = None, paused: bool |
     return Wallet.objects.filter(pk__in=list(wallet_ids), kind=Wallet.Kind.BATTLE).update(**changes)
 
 
+def current_wallet_condition(alias: str = "") -> str:
+    """SQL: the wallets an agent's key may act on, its current main wallet and a routed battle wallet (a routed one
+    wins); one parameter, ``Wallet.Kind.MAIN``. ``current_wallet`` and the balance reader
+    (``trading.selectors._current_balances``) both filter with it."""
+    p = f"{alias}." if alias else ""
+    return f'(({p}"kind" = %s AND {p}"retired_at" IS NULL) OR {p}"routed")'
+
+
 _CURRENT_WALLET_SQL = (f'SELECT * FROM "{Wallet._meta.db_table}" WHERE "agent_id" = %s '
-                       'AND (("kind" = %s AND "retired_at" IS NULL) OR "routed") ORDER BY "routed" DESC LIMIT 1')
+                       f'AND {current_wallet_condition()} ORDER BY "routed" DESC LIMIT 1')
 
 
 def current_wallet(agent) -> Wallet:
