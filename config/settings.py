@@ -106,9 +106,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'platform.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.bool("DB_POOL", default=False):
-        # A psycopg connection pool per process (Django >= 5.1). The ASGI server turns it on (config/asgi.py): there
-        # each request's sync code runs in a thread of its own, so persistent per-thread connections would pile up
-        # until PostgreSQL refuses clients, and opening one per request costs milliseconds.
+        # A psycopg connection pool per process (Django >= 5.1), for a server whose threads come and go (Django's own
+        # ASGI handler runs each request on a new thread). Off by default: config/asgi.py runs requests on a fixed
+        # pool of WEB_THREADS threads, each keeping its persistent connection (CONN_MAX_AGE).
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=16),
             "timeout": 10,
@@ -352,6 +352,9 @@ STREAMS_COALESCE_MS = env.int("STREAMS_COALESCE_MS", default=5)  # wait this lon
 STREAMS_QUEUE_SIZE = env.int("STREAMS_QUEUE_SIZE", default=2000)  # per connection; overflow -> fresh snapshot
 STREAMS_REAUTH_SECONDS = env.float("STREAMS_REAUTH_SECONDS", default=30.0)  # re-check key/token of open streams
 STREAMS_RECENT_TRADES = env.int("STREAMS_RECENT_TRADES", default=50)  # fills/trades in a snapshot
+# Threads per web process that run Django's sync stack under uvicorn (config/asgi.py), each with its own persistent
+# database connection: the number of requests a process works on at once (SSE streams excepted).
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 STREAMS_DB_THREADS = env.int("STREAMS_DB_THREADS", default=4)  # threads for snapshot/auth DB reads per process
 STREAMS_OUTBOX_POLL_MS = env.int("STREAMS_OUTBOX_POLL_MS", default=100)
 STREAMS_OUTBOX_RETENTION_SECONDS = env.int("STREAMS_OUTBOX_RETENTION_SECONDS", default=300)

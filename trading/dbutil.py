@@ -5,6 +5,7 @@ milliseconds of Python per row (10 s for a 600-order sweep batch); these build t
 the number of rows, and pass the values as arrays. PostgreSQL only; elsewhere they fall back to the ORM.
 """
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -22,7 +23,7 @@ def _qn(name: str) -> str:
 _PASS_THROUGH = (str, int, bool)
 
 
-def _column_values(column, objs) -> list:
+def _column_values(column, objs, kind: str | None = None) -> list:
     """The column's values of ``objs`` as the driver takes them. Decimals go as they are (on PostgreSQL Django's
     ``get_db_prep_save`` hands them over unchanged, after a ``to_python`` that costs more than the rest of a
     settlement's row): thousands of ledger rows per sweep. So do plain values of plain fields (``_PASS_THROUGH``,
@@ -30,7 +31,7 @@ def _column_values(column, objs) -> list:
     attname = column.attname
     prep = column.get_db_prep_save
     values = [getattr(obj, attname) for obj in objs]
-    kind = column.get_internal_type()
+    kind = kind or column.get_internal_type()
     if kind == "DecimalField":
         return [v if v is None or (type(v) is Decimal and v.is_finite()) else prep(v, connection) for v in values]
     if kind in _KEY_FIELDS:  # a uuid given as a str still goes through the field (one array type per column)
@@ -47,8 +48,11 @@ _PLAIN_FIELDS = {"CharField", "TextField", "IntegerField", "BigIntegerField", "P
                  "DateTimeField"}
 
 
-def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
-    """``UPDATE t SET f = v.f, ... FROM unnest(arrays) v WHERE t.pk = v.pk`` for ``objs``."""
+# The statement texts depend only on the model and the columns: built once per process (the settlement of one
+# market order writes through four of them, and composing them - quoting, each column's db_type - cost more Python
+# than the rest of the persistence).
+@functools.cache
+def _update_plan(model, fields: tuple[str, ...]) -> tuple[str, tuple]:
     meta = model._meta
     cols = [meta.pk] + [meta.get_field(f) for f in fields]
     names = [_qn(c.column) for c in cols]
@@ -56,29 +60,45 @@ def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
     set_sql = ", ".join(f"{n} = v.{n}" for n in names[1:])
     sql = (f"UPDATE {_qn(meta.db_table)} AS t SET {set_sql} FROM unnest({arrays}) AS v({', '.join(names)}) "
            f"WHERE t.{names[0]} = v.{names[0]}")
-    params = [_column_values(c, objs) for c in cols]
-    return sql, params
+    return sql, tuple((c, c.get_internal_type()) for c in cols)
 
 
-def _insert_columns(meta) -> list:
-    return [f for f in meta.concrete_fields
+def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
+    """``UPDATE t SET f = v.f, ... FROM unnest(arrays) v WHERE t.pk = v.pk`` for ``objs``."""
+    sql, cols = _update_plan(model, tuple(fields))
+    return sql, [_column_values(c, objs, kind) for c, kind in cols]
+
+
+@functools.cache
+def _insert_plan(model) -> tuple[str, str, tuple, tuple]:
+    """(``INSERT ... SELECT * FROM unnest``, the same returning the pks in the order of the rows, the columns with
+    their kinds, the columns ``pre_save`` fills in)."""
+    meta = model._meta
+    cols = [f for f in meta.concrete_fields
             if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"))]
+    names = [_qn(c.column) for c in cols]
+    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in cols)
+    head = f"INSERT INTO {_qn(meta.db_table)} ({', '.join(names)})"
+    plain = f"{head} SELECT * FROM unnest({arrays})"
+    ordered = (f"{head} SELECT {', '.join('v.' + n for n in names)} FROM unnest({arrays}) WITH ORDINALITY "
+               f"AS v({', '.join(names)}, ord_) ORDER BY v.ord_ RETURNING {_qn(meta.pk.column)}")
+    auto = tuple(c for c in cols if getattr(c, "auto_now_add", False) or getattr(c, "auto_now", False))
+    return plain, ordered, tuple((c, c.get_internal_type()) for c in cols), auto
+
+
+def _insert_params(model, objs) -> tuple[tuple, list]:
+    plain, ordered, cols, auto = _insert_plan(model)
+    for obj in objs:
+        for c in auto:
+            c.pre_save(obj, add=True)
+    return (plain, ordered), [_column_values(c, objs, kind) for c, kind in cols]
 
 
 def insert_rows_sql(model, objs) -> tuple[str, list]:
     """``INSERT INTO t (...) SELECT * FROM unnest(arrays)`` for ``objs`` (auto primary keys left to the database,
     ``auto_now_add`` fields filled in)."""
-    meta = model._meta
-    cols = _insert_columns(meta)
-    for obj in objs:
-        for c in cols:
-            if getattr(c, "auto_now_add", False) or getattr(c, "auto_now", False):
-                c.pre_save(obj, add=True)
-    arrays = ", ".join(f"%s::{c.db_type(connection)}[]" for c in cols)
-    sql = (f"INSERT INTO {_qn(meta.db_table)} ({', '.join(_qn(c.column) for c in cols)}) "
-           f"SELECT * FROM unnest({arrays})")
-    params = [_column_values(c, objs) for c in cols]
-    return sql, params
+    (plain, _), params = _insert_params(model, objs)
+    return plain, params
 
 
 def insert_rows(model, objs) -> list:
@@ -90,12 +110,7 @@ def insert_rows(model, objs) -> list:
         return objs
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
-    sql, params = insert_rows_sql(model, objs)
-    meta = model._meta
-    names = [_qn(c.column) for c in _insert_columns(meta)]
-    head, arrays = sql.split(" SELECT * FROM unnest(", 1)  # arrays: "<array params>)"
-    sql = (f"{head} SELECT {', '.join('v.' + n for n in names)} FROM unnest({arrays} WITH ORDINALITY "
-           f"AS v({', '.join(names)}, ord_) ORDER BY v.ord_ RETURNING {_qn(meta.pk.column)}")
+    (_, sql), params = _insert_params(model, objs)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         pks = [row[0] for row in cur.fetchall()]

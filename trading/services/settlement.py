@@ -181,8 +181,8 @@ def _persist(done_items, balances, positions, now, events: list, accepted: lc.Ac
              awaited: set = frozenset()) -> Outcome:
     """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
     events on after commit."""
-    if accepted is not None:
-        done_items[0][0].save(force_insert=True)
+    if accepted is not None:  # the ORM's save() compiles its INSERT per call: more Python than the statement's run
+        insert_rows(Order, [done_items[0][0]])
     fills = [Fill(order=order, seq=f.seq, wallet_id=order.wallet_id, agent_id=order.agent_id, symbol=f.symbol,
                   side=str(f.side), price=f.price, quantity=f.quantity, quote_amount=f.quote_amount, fee=f.fee,
                   fee_asset=f.fee_asset, liquidity=str(f.liquidity), slippage_pct=f.slippage_pct,
