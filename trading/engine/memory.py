@@ -58,12 +58,12 @@ from .types import (
     InstrumentSpec,
     MarketState,
     OrderIntent,
-    OrderStatus,
     OrderType,
     PositionState,
     Side,
     TimeInForce,
 )
+from .types import CANCELLED, REJECTED
 
 ZERO = Decimal(0)
 VOLUME_WINDOW = timedelta(days=30)
@@ -235,13 +235,13 @@ class MemoryExchange:
         order = self.orders[order_id]
         if order.wallet_id != wallet_id:
             raise EngineRejection("NOT_FOUND", "order not found", {"order_id": order_id})
-        if order.status == OrderStatus.CANCELLED:
+        if order.status == CANCELLED:
             return order
         if not order.is_open:
             raise EngineRejection("ORDER_NOT_OPEN", f"The order is {order.status}; only open orders can be cancelled.",
                                   {"order_id": order_id, "status": str(order.status)})
         w = self.wallets[wallet_id]
-        self._apply(w, lc.close(order, OrderStatus.CANCELLED, now=t, reason="cancelled by the agent",
+        self._apply(w, lc.close(order, CANCELLED, now=t, reason="cancelled by the agent",
                                 balances=w.balances))
         return order
 
@@ -286,7 +286,7 @@ class MemoryExchange:
         if plan.action == "reject":
             if plan.triggered and order.triggered_at is None:
                 order.triggered_at = t
-            done = lc.close(order, OrderStatus.REJECTED, now=t, reason=plan.message, code=plan.code,
+            done = lc.close(order, REJECTED, now=t, reason=plan.message, code=plan.code,
                             balances=w.balances)
         else:
             done = lc.settle(order, plan.result, position=w.positions.get(order.symbol), balances=w.balances,
