@@ -129,6 +129,7 @@ class MemoryExchange:
         self.fills: list[lc.FillRecord] = []
         self.events: list[ev.Event] = []
         self._ids = 0
+        self._prices = _Prices(self.markets)  # reads the markets live (the dict is updated in place, never replaced)
 
     # --- setup ----------------------------------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class MemoryExchange:
         split = w.split
         if split is None or split[0] is not w.balances:  # the driver replaces the dict whenever a balance moves
             split = w.split = (w.balances, *lc.holdings_split(w.balances, quote=self.quote))
-        value, _ = lc.holdings_value(split[2], _Prices(self.markets))
+        value, _ = lc.holdings_value(split[2], self._prices)
         return split[1] + value
 
     def drain_events(self) -> list[ev.Event]:
@@ -248,7 +249,7 @@ class MemoryExchange:
     def advance_candle(self, symbol: str, *, t: datetime, open: Decimal, high: Decimal, low: Decimal,
                        close: Decimal, volume_24h_quote: Decimal | None = None) -> list[ev.Event]:
         book = self.resting.get(symbol)
-        market = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        market = MarketState(symbol, close, t, (), (), volume_24h_quote)  # (positional: once per candle)
         if not book:  # nothing rests on the pair: the candle only moves the price
             self.markets[symbol] = market
             return []
