@@ -74,6 +74,7 @@ from .types import (
 from .validation import FIRES_AS_LIMIT, TRIGGERED_TYPES, market_time_in_force
 
 ZERO = Decimal(0)
+NO_FEE = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
 
 
 # --- price relations --------------------------------------------------------------------------------------------
@@ -370,11 +371,15 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
     else:
         quantity = intent.quantity or result.filled_quantity
         resting_qty = result.remaining_quantity if result.rests and intent.price is not None else ZERO
-        resting_notional = quantize_amount(resting_qty * intent.price) if resting_qty else ZERO
         filled_quote, filled_fee = result.quote_amount, result.fee
-        notional = filled_quote + resting_notional
         role = TAKER if result.executions or intent.price is None else MAKER
-        est_fee = filled_fee + fee_for(resting_notional, fee_rate, MAKER)
+        if resting_qty:
+            resting_notional = quantize_amount(resting_qty * intent.price)
+            notional = filled_quote + resting_notional
+            est_fee = filled_fee + fee_for(resting_notional, fee_rate, MAKER)
+        else:  # nothing rests (every market order): the fee of nothing is 0E-8 whatever the rate
+            notional = filled_quote + ZERO
+            est_fee = filled_fee + NO_FEE
         status = result.status
     if not fired_now:
         # accepted now, waiting for its trigger: the estimate is of its firing, which is judged when it fires

@@ -200,11 +200,8 @@ class MemoryExchange:
         if market is None:
             raise EngineRejection("MARKET_CLOSED", f"{symbol} has no price yet: the market is closed for trading.",
                                   {"symbol": symbol, "reason": "no_price"})
-        intent = OrderIntent(symbol=symbol, side=_as(Side, side), type=_as(OrderType, type), quantity=quantity,
-                             quote_quantity=quote_quantity,
-                             price=price, trigger_price=trigger_price,
-                             time_in_force=_as(TimeInForce, time_in_force),
-                             post_only=post_only, reduce_only=reduce_only)
+        intent = OrderIntent(symbol, _as(Side, side), _as(OrderType, type), quantity, quote_quantity, price,
+                             trigger_price, _as(TimeInForce, time_in_force), post_only, reduce_only)
         fee_rate = fee_rate_for(self._volume(w, t), self.fee_tiers)
         prep = lc.prepare(intent, instrument=instrument, market=market, fee_rate=fee_rate, slippage=self.slippage)
         account = self._account(w, t)
