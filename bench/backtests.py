@@ -44,7 +44,9 @@ D = Decimal
 
 
 def setup(env):
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "LOG_LEVEL")})
+    # the throwaway signing keys too: production settings (DEBUG off) refuse to start without them
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "LOG_LEVEL",
+                                           "DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

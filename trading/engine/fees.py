@@ -14,6 +14,7 @@ from ._fast import fast_init
 from .money import quantize_amount
 
 from .types import FeeRate, Liquidity
+from .types import MAKER
 
 BPS_DIVISOR = Decimal(10_000)
 
@@ -107,7 +108,7 @@ def highest_fee_rate(tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
 
 
 def bps_for(rate: FeeRate, liquidity: Liquidity) -> Decimal:
-    return rate.maker_bps if liquidity == Liquidity.MAKER else rate.taker_bps
+    return rate.maker_bps if liquidity == MAKER else rate.taker_bps
 
 
 def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: Liquidity) -> Decimal:

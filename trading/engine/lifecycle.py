@@ -53,11 +53,12 @@ from .types import (
     Side,
     TimeInForce,
 )
+from .types import BUY, EXPIRED, GTC, LIMIT, MARKET, NEW, PARTIALLY_FILLED, REJECTED, SELL, TAKER, TRIGGERED
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 ROI_QUANTUM = Decimal("0.0001")
-OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGERED})
+OPEN_STATUSES = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
 CONDITIONAL_TYPES = validation.TRIGGERED_TYPES
 
 # Ledger reasons (the live driver's LedgerEntry.Reason values)
@@ -106,7 +107,7 @@ class OrderState:
     taker_bps: Decimal
     post_only: bool = False
     reduce_only: bool = False
-    status: OrderStatus = OrderStatus.NEW
+    status: OrderStatus = NEW
     filled_quantity: Decimal = ZERO
     filled_quote: Decimal = ZERO
     fees_paid: Decimal = ZERO
@@ -223,7 +224,7 @@ def position_data(symbol: str, p: PositionState, *, base: str = "", quote: str =
 
 def _posting_data(p: Posting) -> dict:
     return {"reason": p.reason, "order_id": p.order_id, "fill_seq": p.fill_seq,
-            "movements": tuple((m.asset, m.available, m.locked) for m in p.movements)}
+            "movements": tuple([(m.asset, m.available, m.locked) for m in p.movements])}
 
 
 # Order and fill events are built lazily (``Event.lazy``): the payload is made when a subscriber first reads it,
@@ -266,16 +267,16 @@ def prepare(intent: OrderIntent, *, instrument: InstrumentSpec, market: MarketSt
         raise EngineRejection(RejectCode.MARKET_CLOSED, f"{intent.symbol} is halted: no trading.",
                               {"symbol": intent.symbol})
     intent = validation.validate_intent(intent, instrument, reference_price=market.last_price)
-    if intent.type == OrderType.MARKET:
+    if intent.type == MARKET:
         takes_now = True
-    elif intent.type == OrderType.LIMIT:
+    elif intent.type == LIMIT:
         takes_now = matching.is_marketable(intent, market)
     else:
         takes_now = matching.is_triggered(intent.side, intent.type, intent.trigger_price, market.last_price)
     if takes_now and market.stale:
         raise stale_price(intent.symbol)
     pv = matching.preview(intent, market, fee_rate, instrument=instrument, slippage=slippage)
-    expires_now = intent.type == OrderType.LIMIT and not takes_now and intent.time_in_force != TimeInForce.GTC
+    expires_now = intent.type == LIMIT and not takes_now and intent.time_in_force != GTC
     return Prepared(intent=intent, instrument=instrument, market=market, fee_rate=fee_rate, preview=pv,
                     takes_now=takes_now, expires_now=expires_now)
 
@@ -297,16 +298,16 @@ def lock_requirement(prep: Prepared, *, available_base: Decimal = ZERO,
     not use is released when it settles; a fill that costs more draws the difference (``settle``).
     """
     intent, pv, spec = prep.intent, prep.preview, prep.instrument
-    if intent.type != OrderType.MARKET:
+    if intent.type != MARKET:
         return matching.order_lock(intent, prep.fee_rate, instrument=spec)
     buffer = 1 + market_buffer_pct / HUNDRED
-    if intent.side == Side.SELL:
+    if intent.side == SELL:
         if intent.quantity is not None:
             return spec.base, intent.quantity
         wanted = quantize_up(pv.quantity * buffer, spec.step_size)
         return spec.base, max(min(wanted, quantize_down(available_base, spec.step_size)), pv.quantity)
     notional = intent.quote_quantity if intent.quote_quantity is not None else quantize_amount(pv.notional * buffer)
-    return spec.quote, notional + fee_for(notional, prep.fee_rate, Liquidity.TAKER)
+    return spec.quote, notional + fee_for(notional, prep.fee_rate, TAKER)
 
 
 @fast_init
@@ -334,7 +335,7 @@ def risk_context(prep: Prepared, account: Account, *, limits: RiskLimits, lock_a
         notional = quantize_amount(intent.quantity * intent.price)
     return RiskContext(
         limits=limits, side=intent.side, quantity=pv.quantity, price=pv.est_price, notional=notional,
-        fee=pv.est_fee, balance_required=lock_amount if intent.side == Side.BUY else pv.quantity,
+        fee=pv.est_fee, balance_required=lock_amount if intent.side == BUY else pv.quantity,
         available_quote=quote.available if quote else ZERO, available_base=base.available if base else ZERO,
         position_quantity=(base.available + base.locked) if base else ZERO, equity=account.equity,
         starting_balance=account.starting_balance, day_start_equity=account.day_start_equity,
@@ -345,14 +346,14 @@ def risk_context(prep: Prepared, account: Account, *, limits: RiskLimits, lock_a
 
 def rests_as_limit(order_type: OrderType, triggered_at) -> bool:
     """Does this open order rest as a limit order: a limit, or a stop_limit / take_profit_limit that has fired."""
-    return order_type == OrderType.LIMIT or (order_type in validation.FIRES_AS_LIMIT and triggered_at is not None)
+    return order_type == LIMIT or (order_type in validation.FIRES_AS_LIMIT and triggered_at is not None)
 
 
 def sweep_key(side: Side, order_type: OrderType, price: Decimal) -> tuple[Decimal, str]:
     """(sweep_price, fires) of a resting order, from the engine's crossing bounds: a ``gte`` bound (order price >=
     tick) means the order acts when the price comes down to it, ``lte`` when it goes up to it."""
     bounds = matching.crossing_bounds(side, price)
-    bound = bounds.limit if order_type == OrderType.LIMIT else bounds.trigger(order_type)
+    bound = bounds.limit if order_type == LIMIT else bounds.trigger(order_type)
     return price, (FIRES_AT_OR_BELOW if bound.op == "gte" else FIRES_AT_OR_ABOVE)
 
 
@@ -400,7 +401,7 @@ def accept(prep: Prepared, account: Account, *, order_id: str, wallet_id: str, l
     out = Accepted(order, daily_loss_tripped_now=tripped_now)
     if prep.expires_now:
         # an ioc/fok limit that cannot take now: nothing to do, nothing to lock (fok was refused by the preview)
-        order.status, order.closed_at = OrderStatus.EXPIRED, now
+        order.status, order.closed_at = EXPIRED, now
         order.status_reason = "time in force: nothing was fillable at once"
         out.events.append(_order_event(order))
         return out
@@ -408,7 +409,7 @@ def accept(prep: Prepared, account: Account, *, order_id: str, wallet_id: str, l
         order.needs_execution = True
     else:
         order.sweep_price, order.fires = sweep_key(intent.side, intent.type,
-                                                   intent.price if intent.type == OrderType.LIMIT
+                                                   intent.price if intent.type == LIMIT
                                                    else intent.trigger_price)
     order.locked_amount = lock_amount
     posting = Posting(wallet_id, (Movement(lock_asset, available=-lock_amount, locked=lock_amount),), ORDER_LOCK,
@@ -522,23 +523,31 @@ class Settled:
     events: list = field(default_factory=list)
 
 
-def _fits(balances: dict, movements) -> dict | None:
-    """``balances`` after ``movements`` (a new dict; untouched entries shared), or None if one goes negative."""
+def _fits(balances: dict, postings) -> dict | None:
+    """``balances`` after the movements of ``postings``, in order (a new dict; untouched entries shared), or None
+    if one of them takes a balance below zero."""
+    running = {}  # asset -> [available, locked] as the movements go (each one checked, as it is posted)
+    for p in postings:
+        for m in p.movements:
+            asset = m.asset
+            now = running.get(asset)
+            if now is None:
+                b = balances.get(asset)
+                now = running[asset] = [b.available, b.locked] if b is not None else [ZERO, ZERO]
+            a = now[0] = now[0] + m.available
+            lk = now[1] = now[1] + m.locked
+            if a < 0 or lk < 0:
+                return None
     out = dict(balances)
-    for m in movements:
-        b = out.get(m.asset)
-        a, lk = (b.available, b.locked) if b is not None else (ZERO, ZERO)
-        a, lk = a + m.available, lk + m.locked
-        if a < 0 or lk < 0:
-            return None
-        out[m.asset] = BalanceState(a, lk)
+    for asset, (a, lk) in running.items():
+        out[asset] = BalanceState(a, lk)
     return out
 
 
 def apply_postings(balances: dict, postings) -> dict:
     """A wallet's balances (asset -> BalanceState) after ``postings`` (a new dict); ``EngineRejection``
     (INSUFFICIENT_BALANCE) if one would take a balance below zero."""
-    out = _fits(balances, [m for p in postings for m in p.movements])
+    out = _fits(balances, postings)
     if out is None:
         raise EngineRejection(RejectCode.INSUFFICIENT_BALANCE, "a posting would take a balance below zero", {})
     return out
@@ -547,11 +556,21 @@ def apply_postings(balances: dict, postings) -> dict:
 def close(order: OrderState, status: OrderStatus, *, now: datetime, reason: str = "", code: str = "",
           balances: dict | None = None) -> Settled:
     """Cancel, expire or reject ``order`` and release what it still holds (one ``order_release`` posting)."""
-    postings = []
-    if order.locked_amount > 0:
-        postings.append(Posting(order.wallet_id, (Movement(order.locked_asset, available=order.locked_amount,
-                                                           locked=-order.locked_amount),),
-                                ORDER_RELEASE, "order", order.id))
+    release = _close(order, status, now, reason, code)
+    events = [_order_event(order)]
+    if release is None:
+        return Settled(order, None, balances if balances is not None else {}, [], [], events)
+    if balances is not None:
+        balances = _fits(balances, (release,)) or balances
+    events.append(_posting_event(release, order.symbol))
+    return Settled(order, None, balances if balances is not None else {}, [], [release], events)
+
+
+def _close(order: OrderState, status: OrderStatus, now: datetime, reason: str, code: str) -> Posting | None:
+    """``close`` on the order itself: its new state, and the release posting of what it still holds (or None)."""
+    locked = order.locked_amount
+    release = (Posting(order.wallet_id, (Movement(order.locked_asset, locked, -locked),), ORDER_RELEASE, "order",
+                       order.id) if locked > 0 else None)
     order.status = status
     order.locked_amount = ZERO
     order.sweep_price = None
@@ -563,29 +582,28 @@ def close(order: OrderState, status: OrderStatus, *, now: datetime, reason: str 
         order.status_reason = reason[:255]
     if code:
         order.reject_code = code
-    if balances is not None and postings:
-        balances = _fits(balances, postings[0].movements) or balances
-    events = [_order_event(order)] + [_posting_event(p, order.symbol) for p in postings]
-    return Settled(order, None, balances if balances is not None else {}, [], postings, events)
+    return release
 
 
 def _fill_movements(order: OrderState, e) -> tuple[tuple[Movement, ...], tuple[Movement, ...]]:
     """Buys pay quote and fee from the order's lock; sells give base from the lock and pay the fee from the
     proceeds."""
-    if order.side == Side.BUY:
-        return ((Movement(order.base, available=e.quantity), Movement(order.quote, locked=-e.quote_amount)),
-                (Movement(order.quote, locked=-e.fee),))
-    return ((Movement(order.base, locked=-e.quantity), Movement(order.quote, available=e.quote_amount)),
-            (Movement(order.quote, available=-e.fee),))
+    if order.side == BUY:
+        return ((Movement(order.base, e.quantity, ZERO), Movement(order.quote, ZERO, -e.quote_amount)),
+                (Movement(order.quote, ZERO, -e.fee),))
+    return ((Movement(order.base, ZERO, -e.quantity), Movement(order.quote, e.quote_amount, ZERO)),
+            (Movement(order.quote, -e.fee, ZERO),))
 
 
 def _status_after(order: OrderState, result: MatchResult, triggered: bool) -> OrderStatus:
-    if result.status == OrderStatus.NEW:
+    if result.status == NEW:
         if order.filled_quantity > 0:
-            return OrderStatus.PARTIALLY_FILLED
-        return OrderStatus.TRIGGERED if (triggered or order.triggered_at) else OrderStatus.NEW
+            return PARTIALLY_FILLED
+        return TRIGGERED if (triggered or order.triggered_at) else NEW
     return result.status
 
+
+_FLAT = PositionState()  # frozen: the position of a pair never traded
 
 CANNOT_PAY = "the fill would cost more than the order locked and the wallet has available"
 
@@ -603,64 +621,72 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
         order.triggered_at = now
     order.updated_at = now
     if result.reject_code and not result.executions:
-        return close(order, OrderStatus.REJECTED, now=now, reason=result.reject_message or "",
+        return close(order, REJECTED, now=now, reason=result.reject_message or "",
                      code=result.reject_code, balances=balances)
-    state = position if position is not None else PositionState()
-    side = order.side
+    state = position if position is not None else _FLAT
+    side, buy = order.side, order.side == BUY
+    wallet_id, order_id, symbol = order.wallet_id, order.id, order.symbol
     fills, fill_postings = [], []
-    consumed = ZERO
+    consumed = quote = fee = ZERO  # quote and fee: result.quote_amount / result.fee, summed in the same order
     seq = order.fill_count
     for e in result.executions:
         try:
             state, realized = apply_execution(state, side, e)
         except EngineRejection:
-            return close(order, OrderStatus.REJECTED, now=now, reason=CANNOT_PAY, code="INSUFFICIENT_BALANCE",
+            return close(order, REJECTED, now=now, reason=CANNOT_PAY, code="INSUFFICIENT_BALANCE",
                          balances=balances)
         seq += 1
         fill_mv, fee_mv = _fill_movements(order, e)
-        consumed += (e.quote_amount + e.fee) if side == Side.BUY else e.quantity
-        fills.append(FillRecord(order.id, seq, order.wallet_id, order.symbol, side, e.price, e.quantity,
-                                e.quote_amount, e.fee, e.fee_asset, e.liquidity, e.slippage_pct, realized, now))
-        fill_postings.append(Posting(order.wallet_id, fill_mv, FILL_REASON, "fill", order.id, seq))
-        fill_postings.append(Posting(order.wallet_id, fee_mv, FEE_REASON, "fill", order.id, seq))
+        amount, paid = e.quote_amount, e.fee
+        quote += amount
+        fee += paid
+        consumed += (amount + paid) if buy else e.quantity
+        fills.append(FillRecord(order_id, seq, wallet_id, symbol, side, e.price, e.quantity, amount, paid,
+                                e.fee_asset, e.liquidity, e.slippage_pct, realized, now))
+        fill_postings.append(Posting(wallet_id, fill_mv, FILL_REASON, "fill", order_id, seq))
+        fill_postings.append(Posting(wallet_id, fee_mv, FEE_REASON, "fill", order_id, seq))
 
-    postings = []
-    if consumed > order.locked_amount:
-        extra = consumed - order.locked_amount
-        postings.append(Posting(order.wallet_id, (Movement(order.locked_asset, available=-extra, locked=extra),),
-                                ORDER_LOCK, "order", order.id))
-    postings += fill_postings
-    after = _fits(balances, [m for p in postings for m in p.movements])
+    locked = order.locked_amount
+    if consumed > locked:
+        extra = consumed - locked
+        postings = [Posting(wallet_id, (Movement(order.locked_asset, -extra, extra),), ORDER_LOCK, "order",
+                            order_id)]
+        postings += fill_postings
+    else:
+        postings = fill_postings
+    after = _fits(balances, postings)
     if after is None:
-        return close(order, OrderStatus.REJECTED, now=now, reason=CANNOT_PAY, code="INSUFFICIENT_BALANCE",
+        return close(order, REJECTED, now=now, reason=CANNOT_PAY, code="INSUFFICIENT_BALANCE",
                      balances=balances)
 
     order.filled_quantity += result.filled_quantity
-    order.filled_quote += result.quote_amount
-    order.fees_paid += result.fee
+    order.filled_quote += quote
+    order.fees_paid += fee
     order.fill_count = seq
-    order.locked_amount = max(order.locked_amount, consumed) - consumed
+    order.locked_amount = max(locked, consumed) - consumed
     order.needs_execution = False
     status = _status_after(order, result, triggered)
-    events = []
     if status in OPEN_STATUSES:
         order.status = status
-        order.sweep_price, order.fires = sweep_key(side, OrderType.LIMIT, order.price)
-        events.append(_order_event(order))
+        order.sweep_price, order.fires = sweep_key(side, LIMIT, order.price)
+        events = [_order_event(order)]
     else:
         reason = result.reject_message or ""
-        if status == OrderStatus.EXPIRED and not reason:
+        if status == EXPIRED and not reason:
             reason = "time in force: the part not filled at once expired"
-        closed = close(order, status, now=now, reason=reason, code=result.reject_code or "", balances=after)
-        postings += closed.postings
-        after = closed.balances
-        events += closed.events[:1]
+        release = _close(order, status, now, reason, result.reject_code or "")
+        events = [_order_event(order)]
+        if release is not None:
+            postings.append(release)
+            after = _fits(after, (release,)) or after
+    client_order_id = order.client_order_id
     for f in fills:
-        events.append(ev.Event.lazy(ev.FILL, order.wallet_id, order.symbol, fill_data, f, order.client_order_id))
+        events.append(ev.Event.lazy(ev.FILL, wallet_id, symbol, fill_data, f, client_order_id))
     if fills:
-        events.append(ev.Event(ev.POSITION_CHANGED, order.wallet_id, order.symbol,
-                               position_data(order.symbol, state, base=order.base, quote=order.quote, ts=now)))
-    events += [_posting_event(p, order.symbol) for p in postings]
+        events.append(ev.Event(ev.POSITION_CHANGED, wallet_id, symbol,
+                               position_data(symbol, state, base=order.base, quote=order.quote, ts=now)))
+    for p in postings:
+        events.append(_posting_event(p, symbol))
     return Settled(order, state if fills else position, after, fills, postings, events)
 
 

@@ -46,24 +46,42 @@ from .types import (
     MarketState,
     MatchResult,
     OrderIntent,
-    OrderStatus,
     OrderType,
     Preview,
     RejectCode,
     RestingOrder,
     Side,
-    TimeInForce,
+)
+from .types import (
+    BUY,
+    EXPIRED,
+    FILLED,
+    FOK,
+    GTC,
+    LIMIT,
+    MAKER,
+    MARKET,
+    NEW,
+    PARTIALLY_FILLED,
+    REJECTED,
+    SELL,
+    STOP_LIMIT,
+    STOP_LOSS,
+    TAKER,
+    TAKE_PROFIT,
+    TAKE_PROFIT_LIMIT,
 )
 from .validation import FIRES_AS_LIMIT, TRIGGERED_TYPES, market_time_in_force
 
 ZERO = Decimal(0)
+NO_FEE = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
 
 
 # --- price relations --------------------------------------------------------------------------------------------
 
 def crosses(side: Side, price: Decimal, limit: Decimal) -> bool:
     """A trade at ``price`` is at or better than ``limit`` for this side (buy: price <= limit, sell: >=)."""
-    return price <= limit if side == Side.BUY else price >= limit
+    return price <= limit if side == BUY else price >= limit
 
 
 def is_triggered(side: Side, order_type: OrderType, trigger_price: Decimal, last_price: Decimal) -> bool:
@@ -72,10 +90,10 @@ def is_triggered(side: Side, order_type: OrderType, trigger_price: Decimal, last
     stop_loss / stop_limit: sell when last <= trigger, buy when last >= trigger.
     take_profit / take_profit_limit: sell when last >= trigger, buy when last <= trigger.
     """
-    if order_type in (OrderType.STOP_LOSS, OrderType.STOP_LIMIT):
-        return last_price <= trigger_price if side == Side.SELL else last_price >= trigger_price
-    if order_type in (OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT):
-        return last_price >= trigger_price if side == Side.SELL else last_price <= trigger_price
+    if order_type in (STOP_LOSS, STOP_LIMIT):
+        return last_price <= trigger_price if side == SELL else last_price >= trigger_price
+    if order_type in (TAKE_PROFIT, TAKE_PROFIT_LIMIT):
+        return last_price >= trigger_price if side == SELL else last_price <= trigger_price
     raise ValueError(f"{order_type} orders have no trigger")
 
 
@@ -83,9 +101,9 @@ def triggered_intent(intent: OrderIntent) -> OrderIntent:
     """What a fired conditional order becomes: stop_loss/take_profit -> market, stop_limit/take_profit_limit ->
     limit at its price."""
     if intent.type in FIRES_AS_LIMIT:
-        return replace(intent, type=OrderType.LIMIT, trigger_price=None)
-    if intent.type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
-        return replace(intent, type=OrderType.MARKET, trigger_price=None,
+        return replace(intent, type=LIMIT, trigger_price=None)
+    if intent.type in (STOP_LOSS, TAKE_PROFIT):
+        return replace(intent, type=MARKET, trigger_price=None,
                        time_in_force=market_time_in_force(intent.time_in_force))
     raise ValueError(f"{intent.type} orders have no trigger")
 
@@ -99,7 +117,7 @@ def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
     ``<column>__<op>=price`` query per side finds exactly the orders those functions would accept.
     """
     at_or_above, at_or_below = Bound("gte", price), Bound("lte", price)
-    if side == Side.BUY:
+    if side == BUY:
         return CrossingBounds(side=side, limit=at_or_above, stop=at_or_below, take_profit=at_or_above)
     return CrossingBounds(side=side, limit=at_or_below, stop=at_or_above, take_profit=at_or_below)
 
@@ -127,7 +145,7 @@ class _Take:
 
 
 def _levels_to_take(side: Side, market: MarketState) -> tuple[BookLevel, ...]:
-    return market.asks if side == Side.BUY else market.bids
+    return market.asks if side == BUY else market.bids
 
 
 def is_marketable(intent: OrderIntent, market: MarketState) -> bool:
@@ -172,7 +190,7 @@ def _model_fill(intent: OrderIntent, market: MarketState, step: Decimal, tick: D
     notional = intent.quote_quantity if intent.quantity is None else intent.quantity * last
     price = slipped_price(intent.side, last, slippage.pct_for(notional, market.volume_24h_quote), tick)
     if intent.price is not None:
-        price = min(price, intent.price) if intent.side == Side.BUY else max(price, intent.price)
+        price = min(price, intent.price) if intent.side == BUY else max(price, intent.price)
     quantity = intent.quantity if intent.quantity is not None else quantize_down(intent.quote_quantity / price, step)
     return _Take(((price, quantity),) if quantity > 0 else (), complete=True)
 
@@ -186,17 +204,17 @@ def _take(intent: OrderIntent, market: MarketState, instrument: InstrumentSpec, 
     return _model_fill(intent, market, instrument.step_size, instrument.tick_size, slippage)
 
 
-def _execution(price: Decimal, quantity: Decimal, *, side: Side, liquidity: Liquidity, fee_rate: FeeRate,
-               instrument: InstrumentSpec, reference: Decimal | None) -> Execution:
-    """One fill: quote amount settled to 8 places, fee on it rounded up; slippage vs ``reference`` (None: 0)."""
+def _execution(price: Decimal, quantity: Decimal, side: Side, liquidity: Liquidity, fee_rate: FeeRate,
+               fee_asset: str, reference: Decimal | None) -> Execution:
+    """One fill: quote amount settled to 8 places, fee on it rounded up; slippage vs ``reference`` (None: 0).
+    (Positional arguments: it runs for every fill.)"""
     amount = quantize_amount(price * quantity)
-    return Execution(price=price, quantity=quantity, quote_amount=amount,
-                     fee=fee_for(amount, fee_rate, liquidity), fee_asset=instrument.quote, liquidity=liquidity,
-                     slippage_pct=ZERO if reference is None else slippage_pct(side, price, reference))
+    return Execution(price, quantity, amount, fee_for(amount, fee_rate, liquidity), fee_asset, liquidity,
+                     ZERO if reference is None else slippage_pct(side, price, reference))
 
 
 def _rejected(code: RejectCode, message: str, quantity: Decimal, **details) -> MatchResult:
-    return MatchResult(status=OrderStatus.REJECTED, remaining_quantity=quantity, reject_code=code,
+    return MatchResult(status=REJECTED, remaining_quantity=quantity, reject_code=code,
                        reject_message=message, reject_details=details)
 
 
@@ -204,10 +222,13 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
             instrument: InstrumentSpec) -> MatchResult:
     """Apply time in force to a taking pass and turn its fills into executions and a status."""
     ordered = intent.quantity or ZERO  # quote orders: the base quantity is whatever the quote amount bought
-    filled = sum((q for _, q in taken.fills), ZERO)
-    tif = market_time_in_force(intent.time_in_force) if intent.type == OrderType.MARKET else intent.time_in_force
+    fills = taken.fills
+    filled = ZERO  # sum(..., ZERO) without a generator (same additions, same order)
+    for _, q in fills:
+        filled += q
+    tif = market_time_in_force(intent.time_in_force) if intent.type == MARKET else intent.time_in_force
 
-    if not taken.complete and tif == TimeInForce.FOK:
+    if not taken.complete and tif == FOK:
         wanted = (f"quantity {plain(intent.quantity)}" if intent.quantity is not None
                   else f"quote_quantity {plain(intent.quote_quantity)}")
         return _rejected(RejectCode.FOK_NOT_FILLABLE,
@@ -220,18 +241,23 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
                          f"{instrument.base}, below the minimum {plain(instrument.min_qty)}",
                          ZERO, fillable=str(filled), min_qty=str(instrument.min_qty))
 
-    executions = tuple(_execution(p, q, side=intent.side, liquidity=Liquidity.TAKER, fee_rate=fee_rate,
-                                  instrument=instrument, reference=market.last_price) for p, q in taken.fills)
+    side, last, fee_asset = intent.side, market.last_price, instrument.quote
+    executions = tuple([_execution(p, q, side, TAKER, fee_rate, fee_asset, last) for p, q in fills])
     remaining = ZERO if intent.quantity is None else ordered - filled
     if taken.complete:
-        status = OrderStatus.FILLED
-    elif tif == TimeInForce.GTC:  # only limit orders get here with gtc
-        status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
+        status = FILLED
+    elif tif == GTC:  # only limit orders get here with gtc
+        status = PARTIALLY_FILLED if filled else NEW
     else:
-        status = OrderStatus.EXPIRED
-    avg = (sum((e.quote_amount for e in executions), ZERO) / filled).quantize(PRICE_QUANTUM) if filled else None
-    return MatchResult(executions=executions, status=status, filled_quantity=filled, remaining_quantity=remaining,
-                       slippage_pct=slippage_pct(intent.side, avg, market.last_price) if filled else ZERO)
+        status = EXPIRED
+    if filled:
+        quote = ZERO
+        for e in executions:
+            quote += e.quote_amount
+        slipped = slippage_pct(side, (quote / filled).quantize(PRICE_QUANTUM), last)  # of the average price
+    else:
+        slipped = ZERO
+    return MatchResult(executions, status, filled, remaining, None, None, slipped)
 
 
 def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
@@ -245,7 +271,7 @@ def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, 
     """
     if intent.type in TRIGGERED_TYPES:
         if not is_triggered(intent.side, intent.type, intent.trigger_price, market.last_price):
-            return MatchResult(status=OrderStatus.NEW, remaining_quantity=intent.quantity)
+            return MatchResult(status=NEW, remaining_quantity=intent.quantity)
         fired = match_order(triggered_intent(intent), market, fee_rate, instrument=instrument, slippage=slippage)
         return replace(fired, triggered=True)
     if intent.post_only and is_marketable(intent, market):
@@ -265,11 +291,10 @@ def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, ins
     its high for sells. ``filled_before`` only decides the status of an untouched order (new or partially_filled).
     """
     if not crosses(order.side, price, order.price):
-        status = OrderStatus.PARTIALLY_FILLED if filled_before else OrderStatus.NEW
+        status = PARTIALLY_FILLED if filled_before else NEW
         return MatchResult(status=status, filled_quantity=ZERO, remaining_quantity=order.quantity)
-    execution = _execution(order.price, order.quantity, side=order.side, liquidity=Liquidity.MAKER,
-                           fee_rate=fee_rate, instrument=instrument, reference=None)
-    return MatchResult(executions=(execution,), status=OrderStatus.FILLED, filled_quantity=order.quantity,
+    execution = _execution(order.price, order.quantity, order.side, MAKER, fee_rate, instrument.quote, None)
+    return MatchResult(executions=(execution,), status=FILLED, filled_quantity=order.quantity,
                        remaining_quantity=ZERO)
 
 
@@ -288,18 +313,18 @@ def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument
     a bound: a book walk (or per-level fee rounding) can cost more, so release it and re-check the wallet when the
     order fires. Market orders lock nothing (``ValueError``): ``preview().balance_required`` says what they need.
     """
-    if intent.type == OrderType.MARKET:
+    if intent.type == MARKET:
         raise ValueError("market orders execute at once and lock nothing; use preview().balance_required")
     quantity = intent.quantity if quantity is None else quantity
-    if intent.side == Side.SELL:
+    if intent.side == SELL:
         return instrument.base, quantity
-    if intent.type == OrderType.LIMIT or intent.type in FIRES_AS_LIMIT:
+    if intent.type == LIMIT or intent.type in FIRES_AS_LIMIT:
         notional = quantize_amount(quantity * intent.price)
-        worst = max(fee_for(notional, fee_rate, Liquidity.MAKER), fee_for(notional, fee_rate, Liquidity.TAKER))
+        worst = max(fee_for(notional, fee_rate, MAKER), fee_for(notional, fee_rate, TAKER))
         return instrument.quote, notional + worst
-    worst_price = slipped_price(Side.BUY, intent.trigger_price, slippage.max_pct, instrument.tick_size)
+    worst_price = slipped_price(BUY, intent.trigger_price, slippage.max_pct, instrument.tick_size)
     notional = quantize_amount(quantity * worst_price)
-    return instrument.quote, notional + fee_for(notional, fee_rate, Liquidity.TAKER)
+    return instrument.quote, notional + fee_for(notional, fee_rate, TAKER)
 
 
 def _unfired_market(intent: OrderIntent, market: MarketState) -> MarketState:
@@ -340,26 +365,30 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         # nothing would execute; estimate the order whole at its own (or the last) price so risk can still judge it
         quantity = intent.quantity or quantize_down(intent.quote_quantity / reference, instrument.step_size)
         notional = intent.quote_quantity or quantize_amount(quantity * reference)
-        role = Liquidity.MAKER if intent.post_only else Liquidity.TAKER
+        role = MAKER if intent.post_only else TAKER
         est_fee = fee_for(notional, fee_rate, role)
-        status, resting_qty = OrderStatus.REJECTED, ZERO
+        status, resting_qty = REJECTED, ZERO
     else:
         quantity = intent.quantity or result.filled_quantity
         resting_qty = result.remaining_quantity if result.rests and intent.price is not None else ZERO
-        resting_notional = quantize_amount(resting_qty * intent.price) if resting_qty else ZERO
         filled_quote, filled_fee = result.quote_amount, result.fee
-        notional = filled_quote + resting_notional
-        role = Liquidity.TAKER if result.executions or intent.price is None else Liquidity.MAKER
-        est_fee = filled_fee + fee_for(resting_notional, fee_rate, Liquidity.MAKER)
+        role = TAKER if result.executions or intent.price is None else MAKER
+        if resting_qty:
+            resting_notional = quantize_amount(resting_qty * intent.price)
+            notional = filled_quote + resting_notional
+            est_fee = filled_fee + fee_for(resting_notional, fee_rate, MAKER)
+        else:  # nothing rests (every market order): the fee of nothing is 0E-8 whatever the rate
+            notional = filled_quote + ZERO
+            est_fee = filled_fee + NO_FEE
         status = result.status
     if not fired_now:
         # accepted now, waiting for its trigger: the estimate is of its firing, which is judged when it fires
-        status, reject_code, reject_message = OrderStatus.NEW, None, None
+        status, reject_code, reject_message = NEW, None, None
     else:
         reject_code, reject_message = result.reject_code, result.reject_message
 
     est_price = (notional / quantity).quantize(PRICE_QUANTUM) if quantity else reference
-    if intent.side == Side.SELL:
+    if intent.side == SELL:
         asset, required = instrument.base, quantity
     elif not fired_now:  # waits for its trigger: reserve for the whole order
         asset, required = order_lock(intent, lock_rate, instrument=instrument, slippage=slippage)

@@ -58,12 +58,12 @@ from .types import (
     InstrumentSpec,
     MarketState,
     OrderIntent,
-    OrderStatus,
     OrderType,
     PositionState,
     Side,
     TimeInForce,
 )
+from .types import CANCELLED, REJECTED
 
 ZERO = Decimal(0)
 VOLUME_WINDOW = timedelta(days=30)
@@ -129,6 +129,7 @@ class MemoryExchange:
         self.fills: list[lc.FillRecord] = []
         self.events: list[ev.Event] = []
         self._ids = 0
+        self._prices = _Prices(self.markets)  # reads the markets live (the dict is updated in place, never replaced)
 
     # --- setup ----------------------------------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class MemoryExchange:
         split = w.split
         if split is None or split[0] is not w.balances:  # the driver replaces the dict whenever a balance moves
             split = w.split = (w.balances, *lc.holdings_split(w.balances, quote=self.quote))
-        value, _ = lc.holdings_value(split[2], _Prices(self.markets))
+        value, _ = lc.holdings_value(split[2], self._prices)
         return split[1] + value
 
     def drain_events(self) -> list[ev.Event]:
@@ -199,11 +200,8 @@ class MemoryExchange:
         if market is None:
             raise EngineRejection("MARKET_CLOSED", f"{symbol} has no price yet: the market is closed for trading.",
                                   {"symbol": symbol, "reason": "no_price"})
-        intent = OrderIntent(symbol=symbol, side=_as(Side, side), type=_as(OrderType, type), quantity=quantity,
-                             quote_quantity=quote_quantity,
-                             price=price, trigger_price=trigger_price,
-                             time_in_force=_as(TimeInForce, time_in_force),
-                             post_only=post_only, reduce_only=reduce_only)
+        intent = OrderIntent(symbol, _as(Side, side), _as(OrderType, type), quantity, quote_quantity, price,
+                             trigger_price, _as(TimeInForce, time_in_force), post_only, reduce_only)
         fee_rate = fee_rate_for(self._volume(w, t), self.fee_tiers)
         prep = lc.prepare(intent, instrument=instrument, market=market, fee_rate=fee_rate, slippage=self.slippage)
         account = self._account(w, t)
@@ -235,20 +233,20 @@ class MemoryExchange:
         order = self.orders[order_id]
         if order.wallet_id != wallet_id:
             raise EngineRejection("NOT_FOUND", "order not found", {"order_id": order_id})
-        if order.status == OrderStatus.CANCELLED:
+        if order.status == CANCELLED:
             return order
         if not order.is_open:
             raise EngineRejection("ORDER_NOT_OPEN", f"The order is {order.status}; only open orders can be cancelled.",
                                   {"order_id": order_id, "status": str(order.status)})
         w = self.wallets[wallet_id]
-        self._apply(w, lc.close(order, OrderStatus.CANCELLED, now=t, reason="cancelled by the agent",
+        self._apply(w, lc.close(order, CANCELLED, now=t, reason="cancelled by the agent",
                                 balances=w.balances))
         return order
 
     def advance_candle(self, symbol: str, *, t: datetime, open: Decimal, high: Decimal, low: Decimal,
                        close: Decimal, volume_24h_quote: Decimal | None = None) -> list[ev.Event]:
         book = self.resting.get(symbol)
-        market = MarketState(symbol=symbol, last_price=close, ts=t, volume_24h_quote=volume_24h_quote)
+        market = MarketState(symbol, close, t, (), (), volume_24h_quote)  # (positional: once per candle)
         if not book:  # nothing rests on the pair: the candle only moves the price
             self.markets[symbol] = market
             return []
@@ -286,7 +284,7 @@ class MemoryExchange:
         if plan.action == "reject":
             if plan.triggered and order.triggered_at is None:
                 order.triggered_at = t
-            done = lc.close(order, OrderStatus.REJECTED, now=t, reason=plan.message, code=plan.code,
+            done = lc.close(order, REJECTED, now=t, reason=plan.message, code=plan.code,
                             balances=w.balances)
         else:
             done = lc.settle(order, plan.result, position=w.positions.get(order.symbol), balances=w.balances,

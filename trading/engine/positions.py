@@ -19,6 +19,7 @@ from .money import quantize_amount
 
 from ._text import plain
 from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode, Side
+from .types import BUY
 
 ZERO = Decimal(0)
 
@@ -30,7 +31,7 @@ def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decim
     if quantity <= 0 or price <= 0 or fee < 0:
         raise ValueError(f"fill needs quantity > 0, price > 0, fee >= 0; got {quantity}, {price}, {fee}")
     amount = quantize_amount(price * quantity) if quote_amount is None else quote_amount
-    if side == Side.BUY:
+    if side == BUY:
         quantity_now, cost_now, realized = state.quantity + quantity, state.cost + amount, ZERO
     else:
         if quantity > state.quantity:

@@ -26,7 +26,8 @@ from decimal import Decimal
 from .money import fmt
 
 from ._text import money, pct, plain
-from .types import CheckResult, EngineRejection, RejectCode, RiskContext, Side
+from .types import CheckResult, EngineRejection, RejectCode, RiskContext
+from .types import BUY, SELL
 
 HUNDRED = Decimal(100)
 
@@ -69,10 +70,10 @@ def daily_loss_breached(ctx: RiskContext) -> bool:
 
 def check_daily_loss(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     if quick:  # sells always pass; a buy passes unless the breaker is tripped
-        return ctx.side != Side.BUY or not daily_loss_breached(ctx)
+        return ctx.side != BUY or not daily_loss_breached(ctx)
     loss, limit, q = daily_loss(ctx), daily_loss_limit(ctx), ctx.quote_asset
     breached = daily_loss_breached(ctx)
-    if breached and ctx.side == Side.BUY:
+    if breached and ctx.side == BUY:
         why = "tripped earlier today" if loss < limit else f"loss today {money(loss)} {q}"
         message = (f"daily loss limit reached ({why}; limit {pct(ctx.limits.daily_loss_limit_pct)}% of starting "
                    f"balance {money(ctx.starting_balance)} {q} = {money(limit)}): buys are refused until "
@@ -111,7 +112,7 @@ def check_min_order_size(ctx: RiskContext, quick: bool = False) -> CheckResult |
 def check_max_order_size(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit_pct, q = ctx.limits.max_order_size_pct, ctx.quote_asset
     cap = ctx.available_quote * limit_pct / HUNDRED
-    if ctx.side == Side.SELL:
+    if ctx.side == SELL:
         if quick:
             return True
         message = "sells are not limited by the available quote balance"
@@ -129,7 +130,7 @@ def check_max_order_size(ctx: RiskContext, quick: bool = False) -> CheckResult |
 def check_max_position_size(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
     limit_pct, q = ctx.limits.max_position_size_pct, ctx.quote_asset
     cap = ctx.equity * limit_pct / HUNDRED
-    if ctx.side == Side.SELL:
+    if ctx.side == SELL:
         if quick:
             return True
         value = max(ctx.position_quantity - ctx.quantity, Decimal(0)) * ctx.price
@@ -161,7 +162,7 @@ def check_max_open_orders(ctx: RiskContext, quick: bool = False) -> CheckResult 
 
 
 def check_balance(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
-    if ctx.side == Side.BUY:
+    if ctx.side == BUY:
         need, have, q = ctx.balance_required, ctx.available_quote, ctx.quote_asset
         passed = need <= have
         if quick:

@@ -21,6 +21,7 @@ from ._fast import fast_init
 from .money import quantize_down, quantize_up
 
 from .types import Side
+from .types import BUY
 
 HUNDRED = Decimal(100)
 SLIPPAGE_QUANTUM = Decimal("0.000001")
@@ -46,12 +47,12 @@ DEFAULT_SLIPPAGE = SlippageModel()
 
 def slipped_price(side: Side, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:
     """The last price moved ``pct`` percent against the trader, on the tick grid (never below one tick)."""
-    if side == Side.BUY:
+    if side == BUY:
         return quantize_up(last_price * (1 + pct / HUNDRED), tick_size)
     return max(quantize_down(last_price * (1 - pct / HUNDRED), tick_size), tick_size)
 
 
 def slippage_pct(side: Side, price: Decimal, reference: Decimal) -> Decimal:
     """How much worse than ``reference`` the fill ``price`` is, in percent (positive = worse for the trader)."""
-    worse_by = price - reference if side == Side.BUY else reference - price
+    worse_by = price - reference if side == BUY else reference - price
     return (worse_by / reference * HUNDRED).quantize(SLIPPAGE_QUANTUM, rounding=ROUND_HALF_EVEN)

@@ -29,12 +29,13 @@ from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
 
 from ._text import plain
 from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce
+from .types import BUY, GTC, IOC, LIMIT, MARKET, STOP_LIMIT, STOP_LOSS, TAKE_PROFIT, TAKE_PROFIT_LIMIT
 
-PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
-TRIGGERED_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT,
-                             OrderType.TAKE_PROFIT_LIMIT})
+PRICED_TYPES = frozenset({LIMIT, STOP_LIMIT, TAKE_PROFIT_LIMIT})
+TRIGGERED_TYPES = frozenset({STOP_LOSS, TAKE_PROFIT, STOP_LIMIT,
+                             TAKE_PROFIT_LIMIT})
 # conditional orders that become a limit order at their ``price`` when they fire (and then rest like one)
-FIRES_AS_LIMIT = frozenset({OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+FIRES_AS_LIMIT = frozenset({STOP_LIMIT, TAKE_PROFIT_LIMIT})
 
 
 def _invalid(field: str, message: str) -> EngineRejection:
@@ -43,7 +44,7 @@ def _invalid(field: str, message: str) -> EngineRejection:
 
 def market_time_in_force(tif: TimeInForce) -> TimeInForce:
     """What a market order does with its time in force: ioc and fok as asked, gtc read as ioc."""
-    return TimeInForce.IOC if tif == TimeInForce.GTC else tif
+    return IOC if tif == GTC else tif
 
 
 def _enum(enum_cls, value, field: str):
@@ -61,7 +62,7 @@ def _check_shape(intent: OrderIntent) -> None:
             raise _invalid(name, f"must be a positive decimal, got {value!r}")
     if (intent.quantity is None) == (intent.quote_quantity is None):
         raise _invalid("quantity", "give exactly one of quantity and quote_quantity")
-    if intent.quote_quantity is not None and intent.type != OrderType.MARKET:
+    if intent.quote_quantity is not None and intent.type != MARKET:
         raise _invalid("quote_quantity", "only market orders take quote_quantity; give quantity")
     if intent.type in PRICED_TYPES and intent.price is None:
         raise _invalid("price", f"required for {intent.type} orders")
@@ -71,9 +72,9 @@ def _check_shape(intent: OrderIntent) -> None:
         raise _invalid("trigger_price", f"required for {intent.type} orders")
     if intent.type not in TRIGGERED_TYPES and intent.trigger_price is not None:
         raise _invalid("trigger_price", f"not allowed on {intent.type} orders")
-    if intent.post_only and (intent.type != OrderType.LIMIT or intent.time_in_force != TimeInForce.GTC):
+    if intent.post_only and (intent.type != LIMIT or intent.time_in_force != GTC):
         raise _invalid("post_only", "only gtc limit orders can be post-only")
-    if intent.reduce_only and intent.side == Side.BUY:
+    if intent.reduce_only and intent.side == BUY:
         raise _invalid("reduce_only", "a buy cannot reduce a spot position; reduce_only is for sells")
 
 
@@ -132,7 +133,7 @@ def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
 
     ``reference_price`` (the last price) lets a market order given by quantity be checked against min_notional.
     """
-    side, otype, tif = intent.side, intent.type, intent.time_in_force or TimeInForce.GTC
+    side, otype, tif = intent.side, intent.type, intent.time_in_force or GTC
     if (type(side) is not Side or type(otype) is not OrderType or type(tif) is not TimeInForce
             or intent.time_in_force is None):
         intent = replace(intent, side=_enum(Side, side, "side"), type=_enum(OrderType, otype, "type"),
@@ -142,8 +143,8 @@ def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
                               {"symbol": intent.symbol})
     _check_shape(intent)
     _check_exchange_rules(intent, instrument, reference_price)
-    if intent.type == OrderType.MARKET and intent.time_in_force == TimeInForce.GTC:
+    if intent.type == MARKET and intent.time_in_force == GTC:
         intent = OrderIntent(intent.symbol, intent.side, intent.type, intent.quantity, intent.quote_quantity,
-                             intent.price, intent.trigger_price, TimeInForce.IOC, intent.post_only,
+                             intent.price, intent.trigger_price, IOC, intent.post_only,
                              intent.reduce_only)
     return intent

@@ -94,3 +94,70 @@ def test_cached_fee_schedule_picks_the_same_tier_as_the_table(volume):
     assert fee_rate_for(D(10), as_list).taker_bps == D(1)
     as_list[1] = FeeTier(D(10), D(0), D(3))
     assert fee_rate_for(D(10), as_list).taker_bps == D(3)
+
+
+# --- session 16: the cheaper forms must give the very same numbers (value AND exponent: a Decimal's repr is what
+# a renderer prints) as the forms they replaced ---------------------------------------------------------------------
+
+from hypothesis import given, settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from trading.engine import types as engine_types  # noqa: E402
+from trading.engine.fees import fee_for  # noqa: E402
+from trading.engine.matching import NO_FEE  # noqa: E402
+from trading.engine.types import Execution, FeeRate, Liquidity, OrderStatus, OrderType, TimeInForce  # noqa: E402
+
+AMOUNTS = st.decimals(min_value=D("-50"), max_value=D("50"), places=8, allow_nan=False, allow_infinity=False)
+
+
+def _fits_reference(balances, movements):
+    """The former ``_fits``: every movement applied and checked in turn, a new BalanceState each time."""
+    out = dict(balances)
+    for m in movements:
+        b = out.get(m.asset)
+        a, lk = (b.available, b.locked) if b is not None else (D(0), D(0))
+        a, lk = a + m.available, lk + m.locked
+        if a < 0 or lk < 0:
+            return None
+        out[m.asset] = lc.BalanceState(a, lk)
+    return out
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(start=st.dictionaries(st.sampled_from(["USDT", "BTC"]), st.tuples(AMOUNTS, AMOUNTS), max_size=2),
+       postings=st.lists(st.lists(st.tuples(st.sampled_from(["USDT", "BTC", "ETH"]), AMOUNTS, AMOUNTS),
+                                  min_size=1, max_size=3), max_size=4))
+def test_fits_is_the_movement_by_movement_check(start, postings):
+    balances = {a: lc.BalanceState(abs(x), abs(y)) for a, (x, y) in start.items()}
+    ps = [lc.Posting("w", tuple(lc.Movement(a, x, y) for a, x, y in mv), lc.FILL_REASON, "fill", "o1")
+          for mv in postings]
+    got = lc._fits(balances, ps)
+    want = _fits_reference(balances, [m for p in ps for m in p.movements])
+    assert (got is None) == (want is None)
+    if got is not None:
+        assert list(got) == list(want)  # same keys in the same order
+        assert [(repr(b.available), repr(b.locked)) for b in got.values()] == [
+            (repr(b.available), repr(b.locked)) for b in want.values()]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(AMOUNTS, AMOUNTS), max_size=4))
+def test_match_result_sums_are_sum_from_decimal_zero(pairs):
+    executions = tuple(Execution(D(1), D(1), abs(q), abs(f), "USDT", Liquidity.TAKER, D(0)) for q, f in pairs)
+    result = MatchResult(executions=executions)
+    assert repr(result.quote_amount) == repr(sum((e.quote_amount for e in executions), D(0)))
+    assert repr(result.fee) == repr(sum((e.fee for e in executions), D(0)))
+
+
+@pytest.mark.parametrize("rate", [FeeRate(D(8), D(10)), FeeRate(D(0), D(0)), FeeRate(D("2.5"), D("7.125")),
+                                  FeeRate(D("1E+1"), D("1E+1"))])
+def test_the_fee_of_nothing_is_one_constant(rate):
+    for role in (Liquidity.MAKER, Liquidity.TAKER):
+        fee = fee_for(D(0), rate, role)
+        assert repr(fee) == repr(NO_FEE) and fee.is_signed() == NO_FEE.is_signed()
+
+
+def test_module_names_are_the_enum_members():
+    for cls in (Side, OrderType, TimeInForce, OrderStatus, Liquidity):
+        for member in cls:
+            assert getattr(engine_types, member.name) is member
