@@ -1,12 +1,12 @@
 """Backtests on 30 days of real 1-minute BTCUSDT candles (../shared/data/candles, imported into the bench database).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<bench db> REDIS_URL=redis://127.0.0.1:6379/<n> \
-        .venv/bin/python bench/backtests.py [--http-steps 5000] [--server gthread|uvicorn] [--fast 10 --slow 30]
+        .venv/bin/python bench/backtests.py [--http-steps 5000] [--server uvicorn|gthread] [--fast 10 --slow 30]
 
 Three parts, each printing its numbers next to the target:
 
-1. Agent-driven over HTTP: a production server (``bench/_server.py``, one worker process, DEBUG off), one keep-alive
-   connection, ``POST /backtest/{id}/step`` one step per request, a market order (``POST .../trade/order``,
+1. Agent-driven over HTTP: a production server (``bench/_server.py``, one uvicorn worker process as ``bin/run``
+   serves, DEBUG off), one keep-alive connection (``http.client``; httpx's own CPU per request printed beside), ``POST /backtest/{id}/step`` one step per request, a market order (``POST .../trade/order``,
    alternating buy and sell) every 50 steps. Steps per second (target >= 500; the peer platform measured ~46), and
    the p50/p99 of a step request.
 2. ``POST /backtest/{id}/step/batch {"steps": 10000, "snapshots": false}`` without orders, over the whole 30 days
@@ -22,6 +22,7 @@ Three parts, each printing its numbers next to the target:
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -71,44 +72,89 @@ def setup(env):
     return agent, issued.api_key
 
 
-def http_part(url, key, steps):
-    import httpx
+class Agent:
+    """The agent's HTTP client: one keep-alive connection (the standard library's ``http.client``, what ``urllib``
+    and ``requests`` sit on). httpx, measured in the same run (part 1's last line), spends ~0.5 ms of its own CPU per
+    request on this machine: a quarter of a step's round trip, and not the platform's cost."""
 
-    h = httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60)
-    r = h.post("/api/v1/backtest/create", json={
+    def __init__(self, url: str, key: str):
+        import http.client
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port)
+        self.headers = {"X-API-Key": key, "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        self.conn.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
+        r = self.conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+
+    def close(self):
+        self.conn.close()
+
+
+def http_part(url, key, steps):
+    h = Agent(url, key)
+    status, body = h.call("POST", "/api/v1/backtest/create", {
         "start_time": START.isoformat(), "end_time": (START + timedelta(days=DAYS)).isoformat(), "interval": "1m",
         "pairs": ["BTCUSDT"], "starting_balance": "10000", "strategy_label": "bench-http"})
-    assert r.status_code == 201, r.text
-    sid = r.json()["session_id"]
+    assert status == 201, body
+    sid = body["session_id"]
     base = f"/api/v1/backtest/{sid}"
-    h.post(base + "/step")  # the first call builds the session's state in the server process (candles loaded)
+    h.call("POST", base + "/step")  # the first call builds the session's state in the server process (candles loaded)
     lat, orders, side = [], 0, "buy"
     t0 = time.perf_counter()
     for i in range(1, steps + 1):
         s = time.perf_counter()
-        r = h.post(base + "/step")
+        status, body = h.call("POST", base + "/step")
         lat.append(time.perf_counter() - s)
-        assert r.status_code == 200, r.text
+        assert status == 200, body
         if i % 50 == 0:
-            r = h.post(base + "/trade/order", json={"symbol": "BTCUSDT", "side": side, "type": "market",
-                                                    "quantity": "0.01"})
-            assert r.status_code == 201, r.text
+            status, body = h.call("POST", base + "/trade/order", {"symbol": "BTCUSDT", "side": side, "type": "market",
+                                                                  "quantity": "0.01"})
+            assert status == 201, body
             orders += 1
             side = "sell" if side == "buy" else "buy"
     wall = time.perf_counter() - t0
-    fills = len(h.get(base + "/results/trades").json()["results"])
+    fills = len(h.call("GET", base + "/results/trades")[1]["results"])
     # the yardstick, same server, same connection, same run: the cheapest agent request (GET /account/info: the
     # key check, the rate limiter, one row) -- what any agent request costs before it does anything
     base_lat = []
     t1 = time.perf_counter()
     for _ in range(min(steps, 2000)):
         s = time.perf_counter()
-        assert h.get("/api/v1/account/info").status_code == 200
+        assert h.call("GET", "/api/v1/account/info")[0] == 200
         base_lat.append(time.perf_counter() - s)
     base_rate = len(base_lat) / (time.perf_counter() - t1)
     h.close()
     return (steps / wall, statistics.median(lat) * 1000, pct(lat, 99) * 1000, orders, fills, base_rate,
             statistics.median(base_lat) * 1000)
+
+
+def httpx_cost(url, key, n=1000) -> tuple[float, float]:
+    """CPU ms per request spent in this process by httpx and by http.client on the same cheap request."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    out = []
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}) as h:
+        h.get("/api/v1/account/info")
+        c0 = time.process_time()
+        for _ in range(n):
+            h.get("/api/v1/account/info")
+        out.append((time.process_time() - c0) / n * 1000)
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    c0 = time.process_time()
+    for _ in range(n):
+        conn.request("GET", "/api/v1/account/info", headers={"X-API-Key": key})
+        conn.getresponse().read()
+    out.append((time.process_time() - c0) / n * 1000)
+    conn.close()
+    return out[0], out[1]
 
 
 def batch_part(url, key):
@@ -234,7 +280,7 @@ def sma_reference(df, fast, slow, seed_close):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http-steps", type=int, default=5000)
-    ap.add_argument("--server", default="gthread", choices=["gthread", "uvicorn"])
+    ap.add_argument("--server", default="uvicorn", choices=["gthread", "uvicorn"])
     ap.add_argument("--fast", type=int, default=10)
     ap.add_argument("--slow", type=int, default=30)
     ap.add_argument("--skip-http", action="store_true")
@@ -251,6 +297,9 @@ def main():
                   f"{orders} orders -> {fills} fills; yardstick GET /account/info on the same connection: "
                   f"{base_rate:.0f} req/s (p50 {base_p50:.2f} ms) -> a step costs {base_rate / rate:.2f}x the "
                   f"cheapest agent request")
+            hx, hc = httpx_cost(server.url, key)
+            print(f"   client CPU per request (this process): httpx {hx:.2f} ms, http.client {hc:.2f} ms (the "
+                  f"bench's agent uses http.client)")
             total, wall_rate, med_rate, engine_rate = batch_part(server.url, key)
             print(f"2. step/batch 10,000 without snapshots, {total} steps: {wall_rate:,.0f} candle-steps/s end to "
                   f"end (median call {med_rate:,.0f}/s; target >= 50,000), engine alone {engine_rate:,.0f}/s")

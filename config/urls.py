@@ -4,16 +4,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.views import landing
 
+# Django tries these in order, pattern by pattern, on every request: the agents' hot paths first (orders and
+# account reads, backtest steps, battles). Each app's paths start with segments of their own (trading: account/,
+# trade/; battles: battles/; ...), so the order changes which app is tried first, never which view answers.
 api_v1 = [
-    path("", include("common.urls")),
-    path("", include("accounts.urls")),
-    path("", include("agents.urls")),
-    path("", include("market.urls")),
     path("", include("trading.urls")),
-    path("", include("streams.urls")),
-    path("analytics/", include("analytics.urls")),
     path("backtest/", include("backtests.urls")),
     path("", include("battles.urls")),
+    path("", include("market.urls")),
+    path("", include("streams.urls")),
+    path("", include("agents.urls")),
+    path("", include("accounts.urls")),
+    path("", include("common.urls")),
+    path("analytics/", include("analytics.urls")),
 ]
 
 urlpatterns = [
