@@ -5,9 +5,9 @@ each request, started and joined around it, and a database connection that canno
 ``bench/auth_read.py --kind uvicorn --workers 1`` against gthread on the same machine, that costs ~1.1 ms of CPU per
 request (``/health/live`` 1,837 us vs 722 us per request) - more than most of our views spend on their own work.
 So every non-stream request goes through Django's WSGI handler on a fixed pool of threads inside the uvicorn
-process (a2wsgi, the adapter uvicorn's docs point to), as gunicorn's gthread workers run it: the sync stack end to
-end, no thread hop per middleware, and one persistent database connection per pool thread (``CONN_MAX_AGE``), a
-bounded number (``WEB_THREADS``). The streams keep their async handler (streams/asgi.py): an open stream must not
+process (config/wsgi_bridge.py: one hand-off to the pool and one back), as gunicorn's gthread workers run it: the
+sync stack end to end, no thread hop per middleware, and one persistent database connection per pool thread
+(``CONN_MAX_AGE``), a bounded number (``WEB_THREADS``). The streams keep their async handler (streams/asgi.py): an open stream must not
 hold a thread.
 """
 
@@ -15,11 +15,14 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-application = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
+django_wsgi = get_wsgi_application()
+
+from config.wsgi_bridge import WSGIBridge  # noqa: E402 - needs the apps loaded above
+
+application = WSGIBridge(django_wsgi, threads=settings.WEB_THREADS)
 
 # SSE streams go to a handler that holds no thread per open connection (see streams/asgi.py).
 from streams.asgi import with_streams  # noqa: E402 - needs the settings configured above
