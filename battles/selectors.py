@@ -129,17 +129,47 @@ def _drf_default(obj):
     return _ENCODER.default(obj)
 
 
-def battle_live_body(*, account_id, battle_id, now: datetime | None = None) -> bytes:
-    """The ``/live`` body (``battle_standings`` of the latest round) as JSON bytes, for the account ``account_id``
-    (from a validated token): ONE statement checks the account (exists and active), the battle's visibility (its
-    owner, or staff) and finds the latest round; the round's rows are rendered once per process (orjson) and
-    spliced in. Raises ``LiveAuthFailed`` (no such or inactive account) or ``NotFound``."""
-    import orjson
+# The /live statement's row per (account, battle), reused while the generations it depends on stand still (see
+# common.generation): the battle's own ("battle-live:<id>", bumped by every save or delete of the battle and by
+# every new standings round, battles.apps) and the accounts' (agents.keycache's, bumped by every save or delete of
+# an account: is_active, is_staff). Their reads ride on the rate limiter's round trip (the view's
+# ``prefetch_generations``), so a polled /live with nothing new touches neither PostgreSQL nor Redis beyond that.
+_live_rows: dict[tuple[str, str], tuple[tuple, tuple]] = {}
+_LIVE_ROWS_MAX = 10_000
+
+
+def live_generation(battle_id) -> str:
+    return f"battle-live:{battle_id}"
+
+
+def _live_row(account_id, battle_id, generations) -> tuple:
     from django.db import connection
 
+    key = (str(account_id), str(battle_id))
+    if generations is not None:
+        hit = _live_rows.get(key)
+        if hit is not None and hit[0] == tuple(generations):
+            return hit[1]
     with connection.cursor() as cur:
         cur.execute(_LIVE_SQL, [str(battle_id), account_id])
         row = cur.fetchone()
+    if generations is not None and row is not None:  # generations read BEFORE the statement: common.generation
+        if len(_live_rows) >= _LIVE_ROWS_MAX:
+            _live_rows.clear()
+        _live_rows[key] = (tuple(generations), row)
+    return row
+
+
+def battle_live_body(*, account_id, battle_id, now: datetime | None = None, generations=None) -> bytes:
+    """The ``/live`` body (``battle_standings`` of the latest round) as JSON bytes, for the account ``account_id``
+    (from a validated token): ONE statement checks the account (exists and active), the battle's visibility (its
+    owner, or staff) and finds the latest round; the round's rows are rendered once per process (orjson) and
+    spliced in. ``generations``: the current generations of the accounts and of this battle (read by the caller
+    before this call), to reuse the statement's row while they stand still; None: run it. Raises
+    ``LiveAuthFailed`` (no such or inactive account) or ``NotFound``."""
+    import orjson
+
+    row = _live_row(account_id, battle_id, generations)
     if row is None or not row[0]:
         raise LiveAuthFailed()
     fields = row[1:1 + len(_BATTLE_COLUMNS)]

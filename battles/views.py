@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import AccountJWTAuthentication, AccountJWTDeferredAuthentication
 from accounts.serializers import StrictCharField, error_responses
+from agents import keycache
 from agents.models import Agent
 from battles import selectors, services
 from battles.models import Battle
@@ -300,11 +301,18 @@ class BattleLiveView(OwnerView):
     # errors, so the envelope and the rate limit headers are those of every other view.
     authentication_classes = [AccountJWTDeferredAuthentication]
 
+    @property
+    def prefetch_generations(self) -> tuple[str, str]:
+        """Read by the rate limiter in its own round trip (common.ratelimit): what battle_live_body's row depends on."""
+        return (keycache.GENERATION, selectors.live_generation(self.kwargs["battle_id"]))
+
     @extend_schema(tags=[TAG], summary="Ranked standings (latest round)", auth=[{"jwtAuth": []}],
                    responses={200: StandingsSerializer, **error_responses(401, 404)})
     def get(self, request, battle_id):
         try:
-            body = selectors.battle_live_body(account_id=request.user.pk, battle_id=battle_id)
+            body = selectors.battle_live_body(
+                account_id=request.user.pk, battle_id=battle_id,
+                generations=getattr(request._request, "prefetched_generations", None))
         except selectors.LiveAuthFailed:
             raise AuthenticationFailed("User not found or inactive.", code="user_not_found") from None
         return HttpResponse(body, content_type="application/json")

@@ -6,8 +6,9 @@
 Three parts, each printing its numbers next to the target:
 
 1. Agent-driven over HTTP: a production server (``bench/_server.py``, one uvicorn worker process as ``bin/run``
-   serves, DEBUG off), one keep-alive connection (``http.client``; httpx's own CPU per request printed beside), ``POST /backtest/{id}/step`` one step per request, a market order (``POST .../trade/order``,
-   alternating buy and sell) every 50 steps. Steps per second (target >= 500; the peer platform measured ~46), and
+   serves, DEBUG off), one keep-alive connection (``http.client``; httpx's own CPU per request printed beside),
+   ``POST /backtest/{id}/step`` one step per request, a market order (``POST .../trade/order``, alternating buy
+   and sell) every 50 steps. Steps per second (target >= 500; the peer platform measured ~46), and
    the p50/p99 of a step request.
 2. ``POST /backtest/{id}/step/batch {"steps": 10000, "snapshots": false}`` without orders, over the whole 30 days
    (43,200 steps): candle-steps per second measured by the client around each call (target >= 50,000), and the

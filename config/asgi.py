@@ -7,8 +7,8 @@ request (``/health/live`` 1,837 us vs 722 us per request) - more than most of ou
 So every non-stream request goes through Django's WSGI handler on a fixed pool of threads inside the uvicorn
 process (config/wsgi_bridge.py: one hand-off to the pool and one back), as gunicorn's gthread workers run it: the
 sync stack end to end, no thread hop per middleware, and one persistent database connection per pool thread
-(``CONN_MAX_AGE``), a bounded number (``WEB_THREADS``). The streams keep their async handler (streams/asgi.py): an open stream must not
-hold a thread.
+(``CONN_MAX_AGE``), a bounded number (``WEB_THREADS``). The streams keep their async handler (streams/asgi.py): an
+open stream must not hold a thread.
 """
 
 import os

@@ -320,3 +320,32 @@ def test_live_shows_each_new_round_at_once_and_checks_the_account_every_time(set
     assert r.status_code == 401 and error_code(r) == "AUTHENTICATION_FAILED"
     other.delete()
     assert other_client.get(f"/api/v1/battles/{b['id']}/live").status_code == 401
+
+
+def test_live_reuses_its_row_while_nothing_changes_and_sees_every_change_at_once(setup, staff, jwt_client,
+                                                                                 django_assert_num_queries):
+    """The statement's row is reused while the battle's and the accounts' generations stand still (their reads
+    ride on the rate limiter's round trip): a repeated read runs no SQL; a transition, a new round, a change of
+    the account all show on the next read."""
+    from battles.services import standings_round
+
+    client, (a1, a2, _) = setup
+    b = make_battle(client)
+    add(client, b["id"], a1)
+    add(client, b["id"], a2)
+    act(client, b["id"], "start")
+    path = f"/api/v1/battles/{b['id']}/live"
+    assert client.get(path).json()["status"] == "active"
+    with django_assert_num_queries(0):
+        again = client.get(path)
+    assert again.status_code == 200 and again.json()["status"] == "active"
+    act(client, b["id"], "pause")
+    assert client.get(path).json()["status"] == "paused"
+    act(client, b["id"], "resume")
+    snap = standings_round(battle_id=b["id"])
+    assert client.get(path).json()["round"] == snap.seq
+    staff_client = jwt_client(staff)
+    assert staff_client.get(path).status_code == 200
+    staff.is_staff = False
+    staff.save(update_fields=["is_staff"])
+    assert staff_client.get(path).status_code == 404
