@@ -16,7 +16,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from agents import keycache
 from agents.models import Agent, AgentKey
-from common import keys
+from common import keys, ratelimit
 from common.crypto import decrypt
 from common.errors import AuthenticationFailed, PermissionDenied
 from common.permissions import AgentContext  # defined in common (below agents), so every app may check it
@@ -104,13 +104,15 @@ def record_use(key: AgentKey, ip: str) -> None:
 _KEYS_WITH_AGENT = RowLoader(AgentKey, "agent", "agent__account")
 
 
-def resolve_key(plaintext: str) -> AgentKey:
-    """The live key row for ``plaintext`` (with its agent and account), or AuthenticationFailed."""
+def resolve_key(plaintext: str, *, read_generation=None) -> AgentKey:
+    """The live key row for ``plaintext`` (with its agent and account), or AuthenticationFailed.
+    ``read_generation``: see ``keycache.resolve``."""
     lookup = keys.lookup_of(plaintext)
     if lookup is None:
         raise AuthenticationFailed("Invalid API key.")
     key = keycache.resolve(plaintext, lambda: next((k for k in _KEYS_WITH_AGENT.fetch("lookup", lookup)
-                                                    if keys.digest_matches(plaintext, k.key_hash)), None))
+                                                    if keys.digest_matches(plaintext, k.key_hash)), None),
+                           read_generation)
     if key is None or key.revoked_at is not None:
         raise AuthenticationFailed("Invalid API key.")
     if key.expires_at is not None and key.expires_at <= timezone.now():
@@ -120,16 +122,41 @@ def resolve_key(plaintext: str) -> AgentKey:
     return key
 
 
-def key_authenticate(plaintext: str, *, ip: str) -> AgentKey:
+def key_authenticate(plaintext: str, *, ip: str, read_generation=None) -> AgentKey:
     """Every check of a key except its signature scheme: live, unexpired, agent not archived, IP allowed.
 
     The native ``X-API-Key`` door and the Binance door (``binance.auth``) both call it, then verify the signature
     their protocol defines and call :func:`record_use`.
     """
-    key = resolve_key(plaintext)
+    key = resolve_key(plaintext, read_generation=read_generation)
     if key.allowed_ips and not _ip_allowed(ip, key.allowed_ips):
         raise PermissionDenied(f"This key may not be used from {ip}.", code="IP_NOT_ALLOWED", details={"ip": ip})
     return key
+
+
+def _counted_generation_reader(request):
+    """The key cache's generation read in the same Redis round trip as the request's rate-limit count (which the
+    throttle would make right after authentication, against the same ``key:<id>`` bucket): one round trip fewer
+    on every agent request whose key is cached. Only for keys that need nothing more than the key to pass (no IP
+    allow-list, no signature), so a request refused by those checks is still counted as before (by IP). The view's
+    own ``prefetch_generations`` ride along, as the throttle would have read them."""
+
+    def read(cached: AgentKey) -> str | None:
+        django_request = request._request
+        if cached.allowed_ips or cached.requires_signature or hasattr(django_request, "rate_limit_state"):
+            return None
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        extra = tuple(getattr(view, "prefetch_generations", ()) or ())
+        ratelimit.count(django_request, auth=AgentContext(key=cached, agent=cached.agent),
+                        generations=(keycache.GENERATION, *extra))
+        generations = django_request.__dict__.pop("prefetched_generations", None)
+        if generations is None:  # limits off, or Redis unreachable: the cache reads its generation itself
+            return None
+        if extra:
+            django_request.prefetched_generations = generations[1:]
+        return generations[0]
+
+    return read
 
 
 class AgentKeyAuthentication(BaseAuthentication):
@@ -143,7 +170,7 @@ class AgentKeyAuthentication(BaseAuthentication):
         if not plaintext:
             return None
         ip = client_ip(request)
-        key = key_authenticate(plaintext, ip=ip)
+        key = key_authenticate(plaintext, ip=ip, read_generation=_counted_generation_reader(request))
         if key.requires_signature:
             _verify_signature(request, key)
         record_use(key, ip)

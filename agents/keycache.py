@@ -51,15 +51,22 @@ def _private_copy(key: AgentKey) -> AgentKey:
     return clone
 
 
-def resolve(plaintext: str, load: Callable[[], AgentKey | None]) -> AgentKey | None:
-    """The key row for ``plaintext`` (with ``.agent`` and ``.agent.account``) from the cache, else from ``load()``."""
+def resolve(plaintext: str, load: Callable[[], AgentKey | None],
+            read_generation: Callable[[AgentKey], str | None] | None = None) -> AgentKey | None:
+    """The key row for ``plaintext`` (with ``.agent`` and ``.agent.account``) from the cache, else from ``load()``.
+
+    ``read_generation(cached key)``: when the cache holds an entry for this key, a way to read the generation that
+    shares a round trip with other work (the request's rate-limit count, ``agents.authentication``); None from it
+    (or no entry) and the generation is read on its own."""
     ttl = settings.AGENT_KEY_CACHE_SECONDS
     if not ttl:
         return load()
     digest = keys.hash_key(plaintext)
-    current = generation.current(GENERATION)  # read BEFORE loading: see common.generation
+    hit = _entries.get(digest)
+    current = read_generation(hit[2]) if read_generation is not None and hit is not None else None
+    if current is None:
+        current = generation.current(GENERATION)  # read BEFORE loading: see common.generation
     if current is not None:
-        hit = _entries.get(digest)
         if hit is not None and hit[0] == current and time.monotonic() - hit[1] < ttl:
             return _private_copy(hit[2])
     key = load()
