@@ -168,7 +168,15 @@ def battle_live_body(*, account_id, battle_id, now: datetime | None = None, gene
     before this call), to reuse the statement's row while they stand still; None: run it. Raises
     ``LiveAuthFailed`` (no such or inactive account) or ``NotFound``."""
     import orjson
+    from django.db import connection
 
+    if connection.vendor != "postgresql":
+        # Embedded mode (SQLite): _LIVE_SQL is PostgreSQL's (LATERAL); the same answer through the ORM.
+        account = Account.objects.filter(pk=account_id, is_active=True).first()
+        if account is None:
+            raise LiveAuthFailed()
+        return _live_json(battle_standings(battle=battle_get_with_standings(account=account, battle_id=battle_id),
+                                           now=now))
     row = _live_row(account_id, battle_id, generations)
     if row is None or not row[0]:
         raise LiveAuthFailed()
@@ -189,13 +197,19 @@ def battle_live_body(*, account_id, battle_id, now: datetime | None = None, gene
             _rendered_rows[snap_id] = rendered
         rows = orjson.Fragment(rendered)
     clock = battle_clock(battle, now=now)
-    body = orjson.dumps({
+    return _live_json({
         "battle_id": str(battle.pk), "status": battle.status, "ranking_metric": battle.ranking_metric,
         "elapsed_seconds": clock.elapsed_seconds, "remaining_seconds": clock.remaining_seconds,
         "virtual_time": battle.virtual_time if battle.mode == Battle.Mode.HISTORICAL else None,
         "as_of": ts, "round": seq if snap_id is not None else 0, "final": bool(snap_id is not None and final),
         "standings": rows,
-    }, default=_drf_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    })
+
+
+def _live_json(payload: dict) -> bytes:
+    import orjson
+
+    body = orjson.dumps(payload, default=_drf_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
     if b"\xe2\x80\xa8" in body or b"\xe2\x80\xa9" in body:  # as DRF's renderer: escape JS line separators
         body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
     return body

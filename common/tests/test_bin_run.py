@@ -6,6 +6,7 @@ Before: a dead sweeper stopped the whole platform (``wait -n``), and SIGTERM to 
 after "Warm shutdown" until SIGKILL.
 """
 
+import json
 import os
 import signal
 import socket
@@ -77,6 +78,21 @@ def _health(port: int) -> dict | None:
     return r.json() if r.status_code == 200 else None
 
 
+def _demo_battle_live(port: int, var: Path) -> None:
+    """The seeded demo battle's /live answers in embedded mode (its PostgreSQL statement is not SQLite's: it
+    answered 503 there until the ORM fallback in battles.selectors.battle_live_body)."""
+    creds = json.loads((var / "demo-credentials.json").read_text())
+    base = f"http://127.0.0.1:{port}/api/v1"
+    token = httpx.post(f"{base}/auth/user-login", json={"email": creds["email"], "password": creds["password"]},
+                       timeout=10).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    battles = wait_until(lambda: httpx.get(f"{base}/battles", headers=headers, timeout=10).json(), timeout=30,
+                         interval=0.5)
+    r = httpx.get(f"{base}/battles/{battles[0]['id']}/live", headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["battle_id"] == battles[0]["id"]
+
+
 def _sweepers(pid: int) -> set[int]:
     return {p for p in descendants(pid) if "run_sweeper" in cmdline(p) and "bash" not in cmdline(p)}
 
@@ -97,6 +113,7 @@ def test_bin_run_restarts_a_dead_process_and_stops_everything_within_10s(stop_si
         assert up, f"the platform did not come up: {_health(port)}\n{(tmp_path / 'run.log').read_text()[-3000:]}"
 
         if stop_signal == signal.SIGTERM:  # once is enough: a dead process is restarted, the rest keep running
+            _demo_battle_live(port, tmp_path / "var")
             (sweeper,) = _sweepers(proc.pid)
             os.kill(sweeper, signal.SIGKILL)
             restarted = wait_until(lambda: _sweepers(proc.pid) - {sweeper}, timeout=15, interval=0.2)
