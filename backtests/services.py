@@ -198,16 +198,21 @@ def _process_lock(session_id) -> threading.RLock:
     return lock
 
 
-@contextmanager
-def session_read(*, session_id, agent=None):
-    """The session's runner at the row's committed state, for a read: no row lock (the state is a function of the
-    row's step and log length, and the log rows it names are committed with it)."""
-    qs = BacktestSession.objects.all()
+def _find_session(qs, *, session_id, agent=None) -> BacktestSession:
+    """The session ``session_id`` from ``qs``, the agent's own when ``agent`` is given; else 404."""
     if agent is not None:
         qs = qs.filter(agent=agent)
     s = qs.filter(pk=session_id).first()
     if s is None:
         raise NotFound("Backtest session not found.", details={"session_id": str(session_id)})
+    return s
+
+
+@contextmanager
+def session_read(*, session_id, agent=None):
+    """The session's runner at the row's committed state, for a read: no row lock (the state is a function of the
+    row's step and log length, and the log rows it names are committed with it)."""
+    s = _find_session(BacktestSession.objects.all(), session_id=session_id, agent=agent)
     with _process_lock(s.pk):
         try:
             yield s, runner_sync(s)
@@ -222,12 +227,8 @@ def session_locked(*, session_id, agent=None):
     If anything fails, the process's cached runner is dropped (it may be ahead of the rolled-back row)."""
     try:
         with transaction.atomic():
-            qs = BacktestSession.objects.select_for_update(no_key=True)
-            if agent is not None:
-                qs = qs.filter(agent=agent)
-            s = qs.filter(pk=session_id).first()
-            if s is None:
-                raise NotFound("Backtest session not found.", details={"session_id": str(session_id)})
+            s = _find_session(BacktestSession.objects.select_for_update(no_key=True), session_id=session_id,
+                              agent=agent)
             with _process_lock(s.pk):
                 yield s, runner_sync(s)
     except BaseException:
