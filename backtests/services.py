@@ -315,7 +315,7 @@ def _advance_fast(*, session_id, agent, steps: int, snapshots: bool) -> dict | N
     and new step; the process's runner then goes from the one to the other (or is rebuilt at the old one first).
     None when the session is not an open one of this agent with its own clock (the locked path says why).
     PostgreSQL only (row locks, set_config)."""
-    with connection.cursor() as cur:
+    with connection.prepared_cursor() as cur:  # common/db/postgresql: planning it cost more than running it
         cur.execute(_ADVANCE_SQL, [steps, session_id, agent.pk])
         row = cur.fetchone()
     if row is None:

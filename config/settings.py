@@ -426,10 +426,13 @@ HEARTBEAT_KEY_PREFIX = env.str("HEARTBEAT_KEY_PREFIX", default="hb")
 DEPENDENCY_RETRY_AFTER_SECONDS = env.int("DEPENDENCY_RETRY_AFTER_SECONDS", default=5)
 
 # --- Operations: health, metrics, hot-path database options (common/health.py, common/metrics.py, bench/) ----------
-# Django pings a persistent connection (SELECT 1) before its first use in each request, so that a connection left
-# broken by a database restart is replaced instead of failing one request; that is a round trip per request.
+# Django checks a persistent connection before its first use in each request, so that a connection left broken by a
+# database restart is replaced instead of failing one request.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+    # Django's backend, whose health check looks at the socket first and pings only a connection the server has
+    # written to while it was idle (common/db/postgresql/base.py): no round trip per request.
+    DATABASES["default"]["ENGINE"] = "common.db.postgresql"
     # Server-side parameter binding lets psycopg prepare statements a connection runs repeatedly (the key lookup,
     # the balance read), so PostgreSQL stops re-planning them; bench/auth_read.py measures the difference.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING",
