@@ -9,6 +9,9 @@ backtest report can be built on either.
 can render it without touching the database.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 ORDER_ACCEPTED = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
 ORDER_TRIGGERED = "order.triggered"  # a conditional order fired
 ORDER_PARTIALLY_FILLED = "order.partially_filled"
@@ -49,22 +52,24 @@ class Event:
         self.type = type
         self.wallet_id = wallet_id
         self.symbol = symbol
-        self._data = {} if data is None else data
-        self._make = self._args = None
+        self._data: dict | None = {} if data is None else data
+        self._make: Callable[..., dict] | None = None
+        self._args: tuple = ()
 
     @classmethod
-    def lazy(cls, type: str, wallet_id: str, symbol: str, make, *args) -> "Event":
+    def lazy(cls, type: str, wallet_id: str, symbol: str, make: Callable[..., dict], *args: Any) -> "Event":
         """An event whose ``data`` is ``make(*args)``, built on first read (``args`` must not change meanwhile)."""
-        e = cls.__new__(cls)
-        e.type, e.wallet_id, e.symbol, e._data, e._make, e._args = type, wallet_id, symbol, None, make, args
+        e = cls(type, wallet_id, symbol)
+        e._data, e._make, e._args = None, make, args
         return e
 
     @property
     def data(self) -> dict:
         data = self._data
         if data is None:
+            assert self._make is not None
             data = self._data = self._make(*self._args)
-            self._make = self._args = None
+            self._make, self._args = None, ()
         return data
 
     def __eq__(self, other):
@@ -73,7 +78,7 @@ class Event:
         return (self.type, self.wallet_id, self.symbol, self.data) == (
             other.type, other.wallet_id, other.symbol, other.data)
 
-    __hash__ = None  # the payload is a dict
+    __hash__ = None  # type: ignore[assignment]  # the payload is a dict
 
     def __repr__(self):
         return f"Event(type={self.type!r}, wallet_id={self.wallet_id!r}, symbol={self.symbol!r}, data={self.data!r})"

@@ -19,7 +19,6 @@ from .types import MAKER
 BPS_DIVISOR = Decimal(10_000)
 
 
-@fast_init
 @dataclass(frozen=True)
 class FeeTier:
     min_volume_30d: Decimal  # rolling 30-day quote volume (USDT) from which this tier applies
@@ -30,6 +29,9 @@ class FeeTier:
         """The settings / wire form: decimal strings."""
         return {"min_volume_30d": str(self.min_volume_30d), "maker_bps": str(self.maker_bps),
                 "taker_bps": str(self.taker_bps)}
+
+
+fast_init(FeeTier)
 
 
 # The settings shape of ``FEE_TIERS``: a list of dicts of decimal strings, lowest volume first.
@@ -107,11 +109,11 @@ def highest_fee_rate(tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
     return FeeRate(maker_bps=max(t.maker_bps for t in ordered), taker_bps=max(t.taker_bps for t in ordered), tier=0)
 
 
-def bps_for(rate: FeeRate, liquidity: Liquidity) -> Decimal:
+def bps_for(rate: FeeRate, liquidity: str) -> Decimal:
     return rate.maker_bps if liquidity == MAKER else rate.taker_bps
 
 
-def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: Liquidity) -> Decimal:
+def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: str) -> Decimal:
     """``quote_amount * bps / 10_000`` in the quote asset, rounded UP to 8 places (never under-charged)."""
     if quote_amount < 0:
         raise ValueError(f"quote_amount must be >= 0, got {quote_amount}")

@@ -24,6 +24,10 @@ Once fired, stop_loss and take_profit execute as market orders, stop_limit and t
 at their price (``triggered_intent``).
 """
 
+# mypy: disable-error-code="misc"
+# (for the frozen dataclasses' written-out ``__init__``, which mypy calls assignments to read-only properties;
+# see ``_fast.py``)
+
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -79,12 +83,12 @@ NO_FEE = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up t
 
 # --- price relations --------------------------------------------------------------------------------------------
 
-def crosses(side: Side, price: Decimal, limit: Decimal) -> bool:
+def crosses(side: str, price: Decimal, limit: Decimal) -> bool:
     """A trade at ``price`` is at or better than ``limit`` for this side (buy: price <= limit, sell: >=)."""
     return price <= limit if side == BUY else price >= limit
 
 
-def is_triggered(side: Side, order_type: OrderType, trigger_price: Decimal, last_price: Decimal) -> bool:
+def is_triggered(side: str, order_type: str, trigger_price: Decimal, last_price: Decimal) -> bool:
     """Has a conditional order fired at ``last_price``?
 
     stop_loss / stop_limit: sell when last <= trigger, buy when last >= trigger.
@@ -108,7 +112,7 @@ def triggered_intent(intent: OrderIntent) -> OrderIntent:
     raise ValueError(f"{intent.type} orders have no trigger")
 
 
-def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
+def crossing_bounds(side: str, price: Decimal) -> CrossingBounds:
     """For a tick at ``price``: the resting orders of ``side`` it fills or fires, as one range per column.
 
     limit: buys with limit >= P, sells with limit <= P. stop_loss/stop_limit triggers: sells with trigger >= P,
@@ -122,7 +126,7 @@ def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
     return CrossingBounds(side=side, limit=at_or_below, stop=at_or_above, take_profit=at_or_below)
 
 
-def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
+def range_bounds(side: str, low: Decimal, high: Decimal) -> CrossingBounds:
     """``crossing_bounds`` for a price range (a candle, or the ticks between two sweeps): every order that some
     price in [low, high] would reach. ``gte`` bounds take the low, ``lte`` bounds the high."""
     def widest(bound: Bound) -> Bound:
@@ -135,7 +139,6 @@ def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
 
 # --- taking liquidity -------------------------------------------------------------------------------------------
 
-@fast_init
 @dataclass(frozen=True)
 class _Take:
     """Internal: the (price, quantity) fills of a taking pass, and whether the order got all it asked for."""
@@ -143,8 +146,15 @@ class _Take:
     fills: tuple[tuple[Decimal, Decimal], ...]
     complete: bool
 
+    def __init__(self, fills: tuple[tuple[Decimal, Decimal], ...], complete: bool) -> None:
+        self.fills = fills
+        self.complete = complete
 
-def _levels_to_take(side: Side, market: MarketState) -> tuple[BookLevel, ...]:
+
+fast_init(_Take)
+
+
+def _levels_to_take(side: str, market: MarketState) -> tuple[BookLevel, ...]:
     return market.asks if side == BUY else market.bids
 
 
@@ -204,7 +214,7 @@ def _take(intent: OrderIntent, market: MarketState, instrument: InstrumentSpec, 
     return _model_fill(intent, market, instrument.step_size, instrument.tick_size, slippage)
 
 
-def _execution(price: Decimal, quantity: Decimal, side: Side, liquidity: Liquidity, fee_rate: FeeRate,
+def _execution(price: Decimal, quantity: Decimal, side: str, liquidity: str, fee_rate: FeeRate,
                fee_asset: str, reference: Decimal | None) -> Execution:
     """One fill: quote amount settled to 8 places, fee on it rounded up; slippage vs ``reference`` (None: 0).
     (Positional arguments: it runs for every fill.)"""
@@ -213,7 +223,7 @@ def _execution(price: Decimal, quantity: Decimal, side: Side, liquidity: Liquidi
                      ZERO if reference is None else slippage_pct(side, price, reference))
 
 
-def _rejected(code: RejectCode, message: str, quantity: Decimal, **details) -> MatchResult:
+def _rejected(code: str, message: str, quantity: Decimal, **details) -> MatchResult:
     return MatchResult(status=REJECTED, remaining_quantity=quantity, reject_code=code,
                        reject_message=message, reject_details=details)
 
@@ -361,6 +371,7 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         result = _rejected(exc.code, exc.message, intent.quantity or ZERO)
 
     reference = intent.price or intent.trigger_price or market.last_price
+    status: str
     if result.reject_code:
         # nothing would execute; estimate the order whole at its own (or the last) price so risk can still judge it
         quantity = intent.quantity or quantize_down(intent.quote_quantity / reference, instrument.step_size)

@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import cast
 
 from . import events as ev
 from . import lifecycle as lc
@@ -57,6 +58,7 @@ from .types import (
     EngineRejection,
     InstrumentSpec,
     MarketState,
+    MatchResult,
     OrderIntent,
     OrderType,
     PositionState,
@@ -215,7 +217,7 @@ class MemoryExchange:
         if acc.rejection is not None:
             self.events += acc.events
             raise acc.rejection
-        order = acc.order
+        order = cast(lc.OrderState, acc.order)  # accepted: not None
         self.orders[order.id] = order
         w.recent.append(t)
         w.balances = self._post(w.balances, acc.postings)
@@ -287,7 +289,7 @@ class MemoryExchange:
             done = lc.close(order, REJECTED, now=t, reason=plan.message, code=plan.code,
                             balances=w.balances)
         else:
-            done = lc.settle(order, plan.result, position=w.positions.get(order.symbol), balances=w.balances,
+            done = lc.settle(order, cast(MatchResult, plan.result), position=w.positions.get(order.symbol), balances=w.balances,
                              now=t, triggered=plan.triggered)
         self._apply(w, done, was_open=was_open)
         for f in done.fills:

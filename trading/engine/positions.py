@@ -24,7 +24,7 @@ from .types import BUY
 ZERO = Decimal(0)
 
 
-def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decimal, fee: Decimal, *,
+def apply_fill(state: PositionState, side: str, quantity: Decimal, price: Decimal, fee: Decimal, *,
                quote_amount: Decimal | None = None) -> tuple[PositionState, Decimal]:
     """The position after one fill, and the PnL it realized (0 for buys). ``quote_amount`` is what the wallet
     moved for the fill (``Execution.quote_amount``); by default ``quantity * price`` at 8 places."""
@@ -46,7 +46,7 @@ def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decim
                          fees_paid=state.fees_paid + fee, cost_basis=cost_now), realized
 
 
-def apply_execution(state: PositionState, side: Side, execution: Execution) -> tuple[PositionState, Decimal]:
+def apply_execution(state: PositionState, side: str, execution: Execution) -> tuple[PositionState, Decimal]:
     """``apply_fill`` for an engine ``Execution`` (its settled quote amount and fee)."""
     return apply_fill(state, side, execution.quantity, execution.price, execution.fee,
                       quote_amount=execution.quote_amount)

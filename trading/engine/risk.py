@@ -22,6 +22,7 @@ and the limit: "order notional 6000.00 USDT exceeds 50% of available 10000.00 US
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from .money import fmt
 
@@ -31,10 +32,10 @@ from .types import BUY, SELL
 
 HUNDRED = Decimal(100)
 
-Rule = Callable[..., CheckResult | bool]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed
+Rule = Callable[..., Any]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed (bool)
 
 
-def _result(rule: str, passed: bool, code: RejectCode, message: str, limit, value, **details) -> CheckResult:
+def _result(rule: str, passed: bool, code: str, message: str, limit, value, **details) -> CheckResult:
     return CheckResult(rule=rule, passed=passed, code=None if passed else code, message=message,
                        limit=_wire(limit), value=_wire(value), details={k: _wire(v) for k, v in details.items()})
 

@@ -27,7 +27,6 @@ HUNDRED = Decimal(100)
 SLIPPAGE_QUANTUM = Decimal("0.000001")
 
 
-@fast_init
 @dataclass(frozen=True)
 class SlippageModel:
     k: Decimal = Decimal("1")
@@ -42,17 +41,20 @@ class SlippageModel:
         return min(max(raw, self.min_pct), self.max_pct)
 
 
+fast_init(SlippageModel)
+
+
 DEFAULT_SLIPPAGE = SlippageModel()
 
 
-def slipped_price(side: Side, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:
+def slipped_price(side: str, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:
     """The last price moved ``pct`` percent against the trader, on the tick grid (never below one tick)."""
     if side == BUY:
         return quantize_up(last_price * (1 + pct / HUNDRED), tick_size)
     return max(quantize_down(last_price * (1 - pct / HUNDRED), tick_size), tick_size)
 
 
-def slippage_pct(side: Side, price: Decimal, reference: Decimal) -> Decimal:
+def slippage_pct(side: str, price: Decimal, reference: Decimal) -> Decimal:
     """How much worse than ``reference`` the fill ``price`` is, in percent (positive = worse for the trader)."""
     worse_by = price - reference if side == BUY else reference - price
     return (worse_by / reference * HUNDRED).quantize(SLIPPAGE_QUANTUM, rounding=ROUND_HALF_EVEN)

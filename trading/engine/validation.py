@@ -24,6 +24,7 @@ Exchange rules (422):
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import cast
 
 from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
 
@@ -42,7 +43,7 @@ def _invalid(field: str, message: str) -> EngineRejection:
     return EngineRejection(RejectCode.VALIDATION_ERROR, f"{field}: {message}", {"fields": {field: [message]}})
 
 
-def market_time_in_force(tif: TimeInForce) -> TimeInForce:
+def market_time_in_force(tif: str) -> str:
     """What a market order does with its time in force: ioc and fok as asked, gtc read as ioc."""
     return IOC if tif == GTC else tif
 
@@ -110,7 +111,7 @@ def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, refer
     if quantity is not None and quantity < instrument.min_qty:
         what = (f"quantity {plain(quantity)}" if field == "quantity" else
                 f"quote_quantity {plain(intent.quote_quantity)} {instrument.quote} buys {plain(quantity)} "
-                f"{instrument.base} at {plain(price)}, which")
+                f"{instrument.base} at {plain(cast(Decimal, price))}, which")
         raise EngineRejection(
             RejectCode.INVALID_QUANTITY,
             f"{what} is below the minimum {plain(instrument.min_qty)} {instrument.base}",
