@@ -75,6 +75,9 @@ _RESTING = (NEW, PARTIALLY_FILLED)
 _ZERO = Decimal(0)
 
 
+# A decorator other than @dataclass keeps this class interpreted when the engine is compiled: market.prices'
+# InstrumentInfo subclasses it, and an interpreted class cannot subclass a native one.
+@fast_init
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol: str
@@ -84,19 +87,6 @@ class InstrumentSpec:
     step_size: Decimal
     min_qty: Decimal
     min_notional: Decimal
-
-    def __init__(self, symbol: str, base: str, quote: str, tick_size: Decimal, step_size: Decimal, min_qty: Decimal,
-                 min_notional: Decimal) -> None:
-        self.symbol = symbol
-        self.base = base
-        self.quote = quote
-        self.tick_size = tick_size
-        self.step_size = step_size
-        self.min_qty = min_qty
-        self.min_notional = min_notional
-
-
-fast_init(InstrumentSpec)
 
 
 @dataclass(frozen=True)
