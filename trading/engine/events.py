@@ -10,22 +10,22 @@ can render it without touching the database.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-ORDER_ACCEPTED = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
-ORDER_TRIGGERED = "order.triggered"  # a conditional order fired
-ORDER_PARTIALLY_FILLED = "order.partially_filled"
-ORDER_FILLED = "order.filled"
-ORDER_CANCELLED = "order.cancelled"
-ORDER_REJECTED = "order.rejected"  # refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
-ORDER_EXPIRED = "order.expired"
-FILL = "fill"
-POSITION_CHANGED = "position.changed"
-BALANCE_MOVED = "balance.moved"  # one ledger posting: movements of one wallet for one reason
-RISK_BREACH = "risk.breach"  # a risk rule refused an order (nothing was stored)
+ORDER_ACCEPTED: Final = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
+ORDER_TRIGGERED: Final = "order.triggered"  # a conditional order fired
+ORDER_PARTIALLY_FILLED: Final = "order.partially_filled"
+ORDER_FILLED: Final = "order.filled"
+ORDER_CANCELLED: Final = "order.cancelled"
+ORDER_REJECTED: Final = "order.rejected"  # refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
+ORDER_EXPIRED: Final = "order.expired"
+FILL: Final = "fill"
+POSITION_CHANGED: Final = "position.changed"
+BALANCE_MOVED: Final = "balance.moved"  # one ledger posting: movements of one wallet for one reason
+RISK_BREACH: Final = "risk.breach"  # a risk rule refused an order (nothing was stored)
 
 # order status -> the event a change to it emits
-STATUS_EVENTS = {
+STATUS_EVENTS: Final = {
     "new": ORDER_ACCEPTED,
     "triggered": ORDER_TRIGGERED,
     "partially_filled": ORDER_PARTIALLY_FILLED,
@@ -34,7 +34,7 @@ STATUS_EVENTS = {
     "rejected": ORDER_REJECTED,
     "expired": ORDER_EXPIRED,
 }
-ORDER_EVENTS = frozenset(STATUS_EVENTS.values())
+ORDER_EVENTS: Final = frozenset(STATUS_EVENTS.values())
 
 
 class Event:

@@ -9,14 +9,15 @@ Rules:
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_amount
 
-from .types import FeeRate, Liquidity
+from .types import FeeRate
 from .types import MAKER
 
-BPS_DIVISOR = Decimal(10_000)
+BPS_DIVISOR: Final = Decimal(10_000)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ fast_init(FeeTier)
 
 
 # The settings shape of ``FEE_TIERS``: a list of dicts of decimal strings, lowest volume first.
-DEFAULT_FEE_TIERS_CONFIG: list[dict[str, str]] = [
+DEFAULT_FEE_TIERS_CONFIG: Final[list[dict[str, str]]] = [
     {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"},
     {"min_volume_30d": "1000000", "maker_bps": "6", "taker_bps": "8"},
     {"min_volume_30d": "5000000", "maker_bps": "4", "taker_bps": "6"},
@@ -66,7 +67,7 @@ def parse_fee_tiers(config: Iterable[Mapping]) -> tuple[FeeTier, ...]:
     return tuple(tiers)
 
 
-DEFAULT_FEE_TIERS: tuple[FeeTier, ...] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
+DEFAULT_FEE_TIERS: Final[tuple[FeeTier, ...]] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
 
 
 def _build_schedule(tiers: tuple[FeeTier, ...]) -> tuple[tuple[Decimal, FeeRate], ...]:

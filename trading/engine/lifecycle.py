@@ -29,7 +29,7 @@ Each function returns its new state and a list of domain events (``trading.engin
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Final, cast
 
 from ._fast import fast_init
 from .money import quantize_amount, quantize_down, quantize_up
@@ -43,41 +43,36 @@ from .slippage import DEFAULT_SLIPPAGE, SlippageModel
 from .types import (
     EngineRejection,
     FeeRate,
-    InstrumentSpec,
-    Liquidity,
+    Instrument,
     MarketState,
     MatchResult,
     OrderIntent,
-    OrderStatus,
-    OrderType,
     PositionState,
     Preview,
     RejectCode,
     RestingOrder,
     RiskContext,
-    Side,
-    TimeInForce,
 )
 from .types import BUY, EXPIRED, GTC, LIMIT, MARKET, NEW, PARTIALLY_FILLED, REJECTED, SELL, TAKER, TRIGGERED
 
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-ROI_QUANTUM = Decimal("0.0001")
-OPEN_STATUSES = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
-CONDITIONAL_TYPES = validation.TRIGGERED_TYPES
+ZERO: Final = Decimal(0)
+HUNDRED: Final = Decimal(100)
+ROI_QUANTUM: Final = Decimal("0.0001")
+OPEN_STATUSES: Final = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
+CONDITIONAL_TYPES: Final = validation.TRIGGERED_TYPES
 
 # Ledger reasons (the live driver's LedgerEntry.Reason values)
-ORDER_LOCK = "order_lock"
-ORDER_RELEASE = "order_release"
-FILL_REASON = "fill"
-FEE_REASON = "fee"
+ORDER_LOCK: Final = "order_lock"
+ORDER_RELEASE: Final = "order_release"
+FILL_REASON: Final = "fill"
+FEE_REASON: Final = "fee"
 
 # Which way a resting order's sweep price must be crossed (the live driver's Order.Fires values)
-FIRES_AT_OR_BELOW = "le"  # resting buys, stop sells, take-profit buys
-FIRES_AT_OR_ABOVE = "ge"  # resting sells, stop buys, take-profit sells
+FIRES_AT_OR_BELOW: Final = "le"  # resting buys, stop sells, take-profit buys
+FIRES_AT_OR_ABOVE: Final = "ge"  # resting sells, stop buys, take-profit sells
 
 # The default of settings.MARKET_ORDER_MAX_SLIPPAGE_PCT
-DEFAULT_MARKET_BUFFER_PCT: Decimal = Decimal(5)
+DEFAULT_MARKET_BUFFER_PCT: Final[Decimal] = Decimal(5)
 
 
 # --- plain state --------------------------------------------------------------------------------------------------
@@ -348,14 +343,14 @@ class Prepared:
     """An order checked against its pair and the market now, before any wallet state is looked at."""
 
     intent: OrderIntent  # validated and normalised
-    instrument: InstrumentSpec
+    instrument: Instrument
     market: MarketState
     fee_rate: FeeRate
     preview: Preview
     takes_now: bool  # executes on arrival (market, marketable limit, conditional already past its trigger)
     expires_now: bool  # an ioc/fok limit that cannot take now: stored expired, nothing locked
 
-    def __init__(self, intent: OrderIntent, instrument: InstrumentSpec, market: MarketState, fee_rate: FeeRate,
+    def __init__(self, intent: OrderIntent, instrument: Instrument, market: MarketState, fee_rate: FeeRate,
                  preview: Preview, takes_now: bool, expires_now: bool) -> None:
         self.intent = intent
         self.instrument = instrument
@@ -369,7 +364,7 @@ class Prepared:
 fast_init(Prepared)
 
 
-def prepare(intent: OrderIntent, *, instrument: InstrumentSpec, market: MarketState, fee_rate: FeeRate,
+def prepare(intent: OrderIntent, *, instrument: Instrument, market: MarketState, fee_rate: FeeRate,
             trading: bool = True, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Prepared:
     """Validate the order and decide what it does on arrival. Raises ``EngineRejection`` (validation codes;
     ``MARKET_CLOSED`` when the pair is halted, or when the order would execute now on a stale price)."""
@@ -582,7 +577,7 @@ class Plan:
 fast_init(Plan)
 
 
-def execute(order: OrderState, market: MarketState, *, instrument: InstrumentSpec,
+def execute(order: OrderState, market: MarketState, *, instrument: Instrument,
             slippage: SlippageModel = DEFAULT_SLIPPAGE, prepared: Prepared | None = None) -> Plan:
     """An accepted order that takes liquidity on arrival, against the market now. ``prepared``: the order's own
     ``prepare`` result, when it is executed against the very market state it was prepared on (the in-memory
@@ -618,7 +613,7 @@ def fire_price(order: OrderState, open_price: Decimal) -> Decimal:
     return trigger
 
 
-def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, market: MarketState | None = None,
+def sweep(orders, low: Decimal, high: Decimal, *, instrument: Instrument, market: MarketState | None = None,
           open_price: Decimal | None = None, volume_24h_quote: Decimal | None = None, ts: datetime | None = None,
           slippage: SlippageModel = DEFAULT_SLIPPAGE) -> list[Plan]:
     """The plans for the open ``orders`` of one pair that some price in [low, high] reaches.
@@ -762,9 +757,9 @@ def _status_after(order: OrderState, result: MatchResult, triggered: bool) -> st
     return result.status
 
 
-_FLAT = PositionState()  # frozen: the position of a pair never traded
+_FLAT: Final = PositionState()  # frozen: the position of a pair never traded
 
-CANNOT_PAY = "the fill would cost more than the order locked and the wallet has available"
+CANNOT_PAY: Final = "the fill would cost more than the order locked and the wallet has available"
 
 
 def settle(order: OrderState, result: MatchResult, *, position: PositionState | None, balances: dict,

@@ -30,6 +30,7 @@ at their price (``triggered_intent``).
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_amount, quantize_down
@@ -45,16 +46,13 @@ from .types import (
     EngineRejection,
     Execution,
     FeeRate,
-    InstrumentSpec,
-    Liquidity,
+    Instrument,
     MarketState,
     MatchResult,
     OrderIntent,
-    OrderType,
     Preview,
     RejectCode,
     RestingOrder,
-    Side,
 )
 from .types import (
     BUY,
@@ -77,8 +75,8 @@ from .types import (
 )
 from .validation import FIRES_AS_LIMIT, TRIGGERED_TYPES, market_time_in_force
 
-ZERO = Decimal(0)
-NO_FEE = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
+ZERO: Final = Decimal(0)
+NO_FEE: Final = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
 
 
 # --- price relations --------------------------------------------------------------------------------------------
@@ -205,7 +203,7 @@ def _model_fill(intent: OrderIntent, market: MarketState, step: Decimal, tick: D
     return _Take(((price, quantity),) if quantity > 0 else (), complete=True)
 
 
-def _take(intent: OrderIntent, market: MarketState, instrument: InstrumentSpec, slippage: SlippageModel) -> _Take:
+def _take(intent: OrderIntent, market: MarketState, instrument: Instrument, slippage: SlippageModel) -> _Take:
     if not is_marketable(intent, market):
         return _Take((), complete=False)
     levels = _levels_to_take(intent.side, market)
@@ -229,7 +227,7 @@ def _rejected(code: str, message: str, quantity: Decimal, **details) -> MatchRes
 
 
 def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: FeeRate,
-            instrument: InstrumentSpec) -> MatchResult:
+            instrument: Instrument) -> MatchResult:
     """Apply time in force to a taking pass and turn its fills into executions and a status."""
     ordered = intent.quantity or ZERO  # quote orders: the base quantity is whatever the quote amount bought
     fills = taken.fills
@@ -270,7 +268,7 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
     return MatchResult(executions, status, filled, remaining, None, None, slipped)
 
 
-def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: Instrument,
                 slippage: SlippageModel = DEFAULT_SLIPPAGE) -> MatchResult:
     """A validated order against the market now: on arrival, or a conditional order re-checked on a tick.
 
@@ -294,7 +292,7 @@ def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, 
     return _settle(intent, _take(intent, market, instrument, slippage), market, fee_rate, instrument)
 
 
-def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, instrument: Instrument,
                   filled_before: Decimal = ZERO) -> MatchResult:
     """A resting limit order against a new tick: traded through (buy: tick <= limit, sell: tick >= limit) ->
     the whole open quantity fills at the LIMIT price as maker, slippage 0. For a candle pass its low for buys and
@@ -310,7 +308,7 @@ def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, ins
 
 # --- what an order needs, and what it would do ------------------------------------------------------------------
 
-def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument,
                quantity: Decimal | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> tuple[str, Decimal]:
     """``(asset, amount)`` to lock for ``quantity`` (default: the whole order) of an order that rests.
 
@@ -343,7 +341,7 @@ def _unfired_market(intent: OrderIntent, market: MarketState) -> MarketState:
     return replace(market, last_price=intent.trigger_price, bids=(), asks=())
 
 
-def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: Instrument,
             lock_fee_rate: FeeRate | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Preview:
     """What the validated order would do now, by the very code that fills it (``match_order``), without side
     effects. A conditional order not yet fired is estimated as fired at its trigger price (no book); the part of a

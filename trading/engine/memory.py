@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import cast
+from typing import Final, cast
 
 from . import events as ev
 from . import lifecycle as lc
@@ -67,9 +67,9 @@ from .types import (
 )
 from .types import CANCELLED, REJECTED
 
-ZERO = Decimal(0)
-VOLUME_WINDOW = timedelta(days=30)
-RATE_WINDOW = timedelta(seconds=60)
+ZERO: Final = Decimal(0)
+VOLUME_WINDOW: Final = timedelta(days=30)
+RATE_WINDOW: Final = timedelta(seconds=60)
 
 
 def _as(enum_cls, value):

@@ -14,14 +14,15 @@ received for sells), and ``quantity * avg_entry_price`` equals ``cost_basis`` to
 """
 
 from decimal import Decimal
+from typing import Final
 
 from .money import quantize_amount
 
 from ._text import plain
-from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode, Side
+from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode
 from .types import BUY
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 
 def apply_fill(state: PositionState, side: str, quantity: Decimal, price: Decimal, fee: Decimal, *,

@@ -22,7 +22,7 @@ and the limit: "order notional 6000.00 USDT exceeds 50% of available 10000.00 US
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from .money import fmt
 
@@ -30,7 +30,7 @@ from ._text import money, pct, plain
 from .types import CheckResult, EngineRejection, RejectCode, RiskContext
 from .types import BUY, SELL
 
-HUNDRED = Decimal(100)
+HUNDRED: Final = Decimal(100)
 
 Rule = Callable[..., Any]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed (bool)
 
@@ -188,7 +188,7 @@ def check_balance(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
                    asset=base)
 
 
-RISK_CHAIN: tuple[Rule, ...] = (
+RISK_CHAIN: Final[tuple[Rule, ...]] = (
     check_agent_active,
     check_daily_loss,
     check_order_rate,

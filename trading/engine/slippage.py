@@ -16,15 +16,15 @@ was, in percent, positive = worse for the trader: buy ``(price - last) / last * 
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_down, quantize_up
 
-from .types import Side
 from .types import BUY
 
-HUNDRED = Decimal(100)
-SLIPPAGE_QUANTUM = Decimal("0.000001")
+HUNDRED: Final = Decimal(100)
+SLIPPAGE_QUANTUM: Final = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SlippageModel:
 fast_init(SlippageModel)
 
 
-DEFAULT_SLIPPAGE = SlippageModel()
+DEFAULT_SLIPPAGE: Final = SlippageModel()
 
 
 def slipped_price(side: str, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:

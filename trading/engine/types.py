@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, TypeAlias
 
 from ._fast import fast_init
 from .money import AMOUNT_QUANTUM, DECIMAL_PLACES
@@ -21,7 +21,7 @@ from .money import AMOUNT_QUANTUM, DECIMAL_PLACES
 from .limits import RiskLimits
 
 # Average prices keep the storage precision (12 places); settled amounts (balances, fees, PnL) have 8.
-PRICE_QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+PRICE_QUANTUM: Final = Decimal(1).scaleb(-DECIMAL_PLACES)
 
 
 class Side(StrEnum):
@@ -62,17 +62,28 @@ class Liquidity(StrEnum):
 
 # The members as plain module names, for the engine's hot paths: on Python 3.11 ``Side.BUY`` goes through
 # ``EnumType.__getattr__`` (about 60 ns more than a global lookup), and an order reads dozens of them.
-BUY, SELL = Side.BUY, Side.SELL
-MARKET, LIMIT, STOP_LOSS, TAKE_PROFIT, STOP_LIMIT, TAKE_PROFIT_LIMIT = (
-    OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT, OrderType.STOP_LIMIT,
-    OrderType.TAKE_PROFIT_LIMIT)
-GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
-NEW, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED, EXPIRED, TRIGGERED = (
-    OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED,
-    OrderStatus.EXPIRED, OrderStatus.TRIGGERED)
-MAKER, TAKER = Liquidity.MAKER, Liquidity.TAKER
-_RESTING = (NEW, PARTIALLY_FILLED)
-_ZERO = Decimal(0)
+BUY: Final = Side.BUY
+SELL: Final = Side.SELL
+MARKET: Final = OrderType.MARKET
+LIMIT: Final = OrderType.LIMIT
+STOP_LOSS: Final = OrderType.STOP_LOSS
+TAKE_PROFIT: Final = OrderType.TAKE_PROFIT
+STOP_LIMIT: Final = OrderType.STOP_LIMIT
+TAKE_PROFIT_LIMIT: Final = OrderType.TAKE_PROFIT_LIMIT
+GTC: Final = TimeInForce.GTC
+IOC: Final = TimeInForce.IOC
+FOK: Final = TimeInForce.FOK
+NEW: Final = OrderStatus.NEW
+PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
+FILLED: Final = OrderStatus.FILLED
+CANCELLED: Final = OrderStatus.CANCELLED
+REJECTED: Final = OrderStatus.REJECTED
+EXPIRED: Final = OrderStatus.EXPIRED
+TRIGGERED: Final = OrderStatus.TRIGGERED
+MAKER: Final = Liquidity.MAKER
+TAKER: Final = Liquidity.TAKER
+_RESTING: Final = (NEW, PARTIALLY_FILLED)
+_ZERO: Final = Decimal(0)
 
 
 # A decorator other than @dataclass keeps this class interpreted when the engine is compiled: market.prices'
@@ -87,6 +98,11 @@ class InstrumentSpec:
     step_size: Decimal
     min_qty: Decimal
     min_notional: Decimal
+
+
+# How the engine's functions declare an instrument: an InstrumentSpec, or a subclass of it (market.prices'
+# InstrumentInfo). Compiled (``_native.py``), a parameter declared with an engine class accepts that exact class.
+Instrument: TypeAlias = Any
 
 
 @dataclass(frozen=True)
