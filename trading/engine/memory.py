@@ -56,7 +56,7 @@ from .limits import RiskLimits
 from .slippage import DEFAULT_SLIPPAGE, SlippageModel
 from .types import (
     EngineRejection,
-    InstrumentSpec,
+    Instrument,
     MarketState,
     MatchResult,
     OrderIntent,
@@ -115,10 +115,10 @@ class _Prices:
 
 
 class MemoryExchange:
-    def __init__(self, instruments: Iterable[InstrumentSpec], *, fee_tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS,
+    def __init__(self, instruments: Iterable[Instrument], *, fee_tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS,
                  limits: RiskLimits | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE,
                  market_buffer_pct: Decimal = lc.DEFAULT_MARKET_BUFFER_PCT, quote: str = "USDT"):
-        self.instruments = {i.symbol: i for i in instruments}
+        self.instruments: dict[str, Instrument] = {i.symbol: i for i in instruments}
         self.fee_tiers = fee_tiers
         self.limits = limits or RiskLimits()
         self.slippage = slippage
