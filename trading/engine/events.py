@@ -17,7 +17,8 @@ ORDER_TRIGGERED: Final = "order.triggered"  # a conditional order fired
 ORDER_PARTIALLY_FILLED: Final = "order.partially_filled"
 ORDER_FILLED: Final = "order.filled"
 ORDER_CANCELLED: Final = "order.cancelled"
-ORDER_REJECTED: Final = "order.rejected"  # refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
+# refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
+ORDER_REJECTED: Final = "order.rejected"
 ORDER_EXPIRED: Final = "order.expired"
 FILL: Final = "fill"
 POSITION_CHANGED: Final = "position.changed"
@@ -59,7 +60,8 @@ class Event:
     @classmethod
     def lazy(cls, type: str, wallet_id: str, symbol: str, make: Callable[..., dict], *args: Any) -> "Event":
         """An event whose ``data`` is ``make(*args)``, built on first read (``args`` must not change meanwhile)."""
-        e = cls(type, wallet_id, symbol)
+        # (Event itself by name: compiled, that is a native construction, cls(...) a generic call)
+        e = Event(type, wallet_id, symbol) if cls is Event else cls(type, wallet_id, symbol)
         e._data, e._make, e._args = None, make, args
         return e
 

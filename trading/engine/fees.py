@@ -18,6 +18,7 @@ from .types import FeeRate
 from .types import MAKER
 
 BPS_DIVISOR: Final = Decimal(10_000)
+ZERO: Final = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,6 @@ def bps_for(rate: FeeRate, liquidity: str) -> Decimal:
 
 def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: str) -> Decimal:
     """``quote_amount * bps / 10_000`` in the quote asset, rounded UP to 8 places (never under-charged)."""
-    if quote_amount < 0:
+    if quote_amount < ZERO:
         raise ValueError(f"quote_amount must be >= 0, got {quote_amount}")
     return quantize_amount(quote_amount * bps_for(rate, liquidity) / BPS_DIVISOR, rounding=ROUND_UP)

@@ -26,6 +26,7 @@ Each function returns its new state and a list of domain events (``trading.engin
 # (for the frozen dataclasses' written-out ``__init__``, which mypy calls assignments to read-only properties;
 # see ``_fast.py``)
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -56,6 +57,7 @@ from .types import (
 from .types import BUY, EXPIRED, GTC, LIMIT, MARKET, NEW, PARTIALLY_FILLED, REJECTED, SELL, TAKER, TRIGGERED
 
 ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
 HUNDRED: Final = Decimal(100)
 ROI_QUANTUM: Final = Decimal("0.0001")
 OPEN_STATUSES: Final = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
@@ -405,7 +407,7 @@ def lock_requirement(prep: Prepared, *, available_base: Decimal = ZERO,
     intent, pv, spec = prep.intent, prep.preview, prep.instrument
     if intent.type != MARKET:
         return matching.order_lock(intent, prep.fee_rate, instrument=spec)
-    buffer = 1 + market_buffer_pct / HUNDRED
+    buffer = ONE + market_buffer_pct / HUNDRED
     if intent.side == SELL:
         if intent.quantity is not None:
             return spec.base, intent.quantity
@@ -677,28 +679,28 @@ class Settled:
 fast_init(Settled)
 
 
-def _fits(balances: dict, postings) -> dict | None:
+def _fits(balances: dict, postings: Iterable[Posting]) -> dict | None:
     """``balances`` after the movements of ``postings``, in order (a new dict; untouched entries shared), or None
     if one of them takes a balance below zero."""
-    running: dict[str, list[Decimal]] = {}  # asset -> [available, locked] as the movements go (each one checked, as it is posted)
+    running: dict[str, BalanceState] = {}  # asset -> its new balance as the movements go (each one checked in turn)
     for p in postings:
         for m in p.movements:
             asset = m.asset
             now = running.get(asset)
             if now is None:
                 b = balances.get(asset)
-                now = running[asset] = [b.available, b.locked] if b is not None else [ZERO, ZERO]
-            a = now[0] = now[0] + m.available
-            lk = now[1] = now[1] + m.locked
-            if a < 0 or lk < 0:
+                now = running[asset] = (BalanceState(b.available, b.locked) if b is not None
+                                        else BalanceState(ZERO, ZERO))
+            now.available = a = now.available + m.available
+            now.locked = lk = now.locked + m.locked
+            if a < ZERO or lk < ZERO:
                 return None
     out = dict(balances)
-    for asset, (a, lk) in running.items():
-        out[asset] = BalanceState(a, lk)
+    out.update(running)
     return out
 
 
-def apply_postings(balances: dict, postings) -> dict:
+def apply_postings(balances: dict, postings: Iterable[Posting]) -> dict:
     """A wallet's balances (asset -> BalanceState) after ``postings`` (a new dict); ``EngineRejection``
     (INSUFFICIENT_BALANCE) if one would take a balance below zero."""
     out = _fits(balances, postings)
@@ -724,7 +726,7 @@ def _close(order: OrderState, status: str, now: datetime, reason: str, code: str
     """``close`` on the order itself: its new state, and the release posting of what it still holds (or None)."""
     locked = order.locked_amount
     release = (Posting(order.wallet_id, (Movement(order.locked_asset, locked, -locked),), ORDER_RELEASE, "order",
-                       order.id) if locked > 0 else None)
+                       order.id) if locked > ZERO else None)
     order.status = status
     order.locked_amount = ZERO
     order.sweep_price = None
@@ -751,7 +753,7 @@ def _fill_movements(order: OrderState, e) -> tuple[tuple[Movement, ...], tuple[M
 
 def _status_after(order: OrderState, result: MatchResult, triggered: bool) -> str:
     if result.status == NEW:
-        if order.filled_quantity > 0:
+        if order.filled_quantity > ZERO:
             return PARTIALLY_FILLED
         return TRIGGERED if (triggered or order.triggered_at) else NEW
     return result.status
@@ -893,7 +895,7 @@ def holdings_split(balances, *, quote: str) -> tuple[Decimal, list[tuple[str, st
         total = b.available + b.locked
         if asset == quote:
             cash += total
-        elif total > 0:
+        elif total > ZERO:
             held.append((asset, asset + quote, total))
     return cash, held
 
@@ -927,7 +929,7 @@ def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None 
         realized += p.realized_pnl
         fees += p.fees_paid
         mark = prices.get(symbol)
-        if mark is not None and p.quantity > 0:
+        if mark is not None and p.quantity > ZERO:
             unrealized += unrealized_pnl(p, mark)
     total_pnl = roi = ZERO
     if starting_balance is not None:

@@ -23,7 +23,8 @@ class RiskLimits:
     def merged(self, overrides: dict) -> "RiskLimits":
         """These limits with ``overrides`` (a dict of already-validated values) applied."""
         known = {k: v for k, v in overrides.items() if k in self.field_names() and v is not None}
-        cast: dict[str, Any] = {k: (int(v) if isinstance(getattr(self, k), int) else Decimal(str(v))) for k, v in known.items()}
+        cast: dict[str, Any] = {k: (int(v) if isinstance(getattr(self, k), int) else Decimal(str(v)))
+                                for k, v in known.items()}
         return replace(self, **cast)
 
     def as_dict(self) -> dict:

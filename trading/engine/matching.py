@@ -178,13 +178,13 @@ def _walk_book(intent: OrderIntent, levels: tuple[BookLevel, ...], step: Decimal
         if remaining_qty is not None:
             take = min(available, remaining_qty)
             remaining_qty -= take
-            done = remaining_qty == 0
+            done = remaining_qty == ZERO
         else:
             affordable = quantize_down(remaining_quote / level.price, step)
             take = min(available, affordable)
             remaining_quote -= level.price * take
             done = affordable <= available  # the rest cannot pay for one more step at this level's price
-        if take > 0:
+        if take > ZERO:
             fills.append((level.price, take))
         if done:
             return _Take(tuple(fills), complete=True)
@@ -200,7 +200,7 @@ def _model_fill(intent: OrderIntent, market: MarketState, step: Decimal, tick: D
     if intent.price is not None:
         price = min(price, intent.price) if intent.side == BUY else max(price, intent.price)
     quantity = intent.quantity if intent.quantity is not None else quantize_down(intent.quote_quantity / price, step)
-    return _Take(((price, quantity),) if quantity > 0 else (), complete=True)
+    return _Take(((price, quantity),) if quantity > ZERO else (), complete=True)
 
 
 def _take(intent: OrderIntent, market: MarketState, instrument: Instrument, slippage: SlippageModel) -> _Take:

@@ -72,10 +72,16 @@ VOLUME_WINDOW: Final = timedelta(days=30)
 RATE_WINDOW: Final = timedelta(seconds=60)
 
 
-def _as(enum_cls, value):
+# value -> member of each enum (read once: an attribute of an enum class goes through its metaclass)
+_SIDES: Final[dict] = Side._value2member_map_
+_TYPES: Final[dict] = OrderType._value2member_map_
+_TIFS: Final[dict] = TimeInForce._value2member_map_
+
+
+def _as(members: dict, value):
     """The enum member for ``value`` when it is one (validation reports a bad value with its field name)."""
     try:
-        return enum_cls._value2member_map_.get(value, value)
+        return members.get(value, value)
     except TypeError:  # unhashable: validation says what is wrong with it
         return value
 
@@ -202,8 +208,8 @@ class MemoryExchange:
         if market is None:
             raise EngineRejection("MARKET_CLOSED", f"{symbol} has no price yet: the market is closed for trading.",
                                   {"symbol": symbol, "reason": "no_price"})
-        intent = OrderIntent(symbol, _as(Side, side), _as(OrderType, type), quantity, quote_quantity, price,
-                             trigger_price, _as(TimeInForce, time_in_force), post_only, reduce_only)
+        intent = OrderIntent(symbol, _as(_SIDES, side), _as(_TYPES, type), quantity, quote_quantity, price,
+                             trigger_price, _as(_TIFS, time_in_force), post_only, reduce_only)
         fee_rate = fee_rate_for(self._volume(w, t), self.fee_tiers)
         prep = lc.prepare(intent, instrument=instrument, market=market, fee_rate=fee_rate, slippage=self.slippage)
         account = self._account(w, t)
@@ -289,8 +295,8 @@ class MemoryExchange:
             done = lc.close(order, REJECTED, now=t, reason=plan.message, code=plan.code,
                             balances=w.balances)
         else:
-            done = lc.settle(order, cast(MatchResult, plan.result), position=w.positions.get(order.symbol), balances=w.balances,
-                             now=t, triggered=plan.triggered)
+            done = lc.settle(order, cast(MatchResult, plan.result), position=w.positions.get(order.symbol),
+                             balances=w.balances, now=t, triggered=plan.triggered)
         self._apply(w, done, was_open=was_open)
         for f in done.fills:
             w.volume.append((t, f.quote_amount))

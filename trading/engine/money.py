@@ -12,7 +12,7 @@ DECIMAL_PLACES: Final = 12
 # Amounts (balances, fees, PnL, quantities) are settled at 8 places, like Binance's asset precision.
 AMOUNT_PLACES: Final = 8
 AMOUNT_QUANTUM: Final = Decimal(1).scaleb(-AMOUNT_PLACES)
-ZERO: Final = Decimal(0)
+ZERO: Final = Decimal(0)  # compared against rather than 0: an int operand is converted to a Decimal each time
 # The largest amount, price or quantity the API accepts (and the largest notional, price x quantity, of an order).
 # Decimal arithmetic runs at 28 significant digits: a number with 12 integer digits still quantizes at 12 places
 # (24 digits), and so does any product of in-range numbers once the notional is bounded too. NUMERIC(32, 12)
@@ -32,21 +32,23 @@ def to_decimal(value) -> Decimal:
         raise ValueError(f"not a decimal: {value!r}") from exc
 
 
+# ``rounding`` goes to Decimal's methods positionally: a keyword argument to a C method costs a dict built and parsed
+# per call, which shows in the compiled engine (_native.py). Same method, same argument.
 def quantize_amount(value: Decimal, rounding=ROUND_HALF_EVEN) -> Decimal:
-    return value.quantize(AMOUNT_QUANTUM, rounding=rounding)
+    return value.quantize(AMOUNT_QUANTUM, rounding)
 
 
 def quantize_down(value: Decimal, step: Decimal) -> Decimal:
     """Round down to a multiple of ``step`` (what an exchange does to a quantity)."""
-    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+    return (value / step).to_integral_value(ROUND_DOWN) * step
 
 
 def quantize_up(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_UP) * step
+    return (value / step).to_integral_value(ROUND_UP) * step
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
-    return step == 0 or (value % step) == 0
+    return step == ZERO or (value % step) == ZERO
 
 
 def fmt(value: Decimal | None, places: int = AMOUNT_PLACES) -> str | None:

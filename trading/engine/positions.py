@@ -29,7 +29,7 @@ def apply_fill(state: PositionState, side: str, quantity: Decimal, price: Decima
                quote_amount: Decimal | None = None) -> tuple[PositionState, Decimal]:
     """The position after one fill, and the PnL it realized (0 for buys). ``quote_amount`` is what the wallet
     moved for the fill (``Execution.quote_amount``); by default ``quantity * price`` at 8 places."""
-    if quantity <= 0 or price <= 0 or fee < 0:
+    if quantity <= ZERO or price <= ZERO or fee < ZERO:
         raise ValueError(f"fill needs quantity > 0, price > 0, fee >= 0; got {quantity}, {price}, {fee}")
     amount = quantize_amount(price * quantity) if quote_amount is None else quote_amount
     if side == BUY:
@@ -40,7 +40,7 @@ def apply_fill(state: PositionState, side: str, quantity: Decimal, price: Decima
                                   f"cannot sell {plain(quantity)}: the position holds {plain(state.quantity)}",
                                   {"quantity": str(quantity), "position": str(state.quantity)})
         quantity_now = state.quantity - quantity
-        cost_sold = state.cost if quantity_now == 0 else quantize_amount(state.cost * quantity / state.quantity)
+        cost_sold = state.cost if quantity_now == ZERO else quantize_amount(state.cost * quantity / state.quantity)
         cost_now, realized = state.cost - cost_sold, amount - cost_sold
     avg_now = (cost_now / quantity_now).quantize(PRICE_QUANTUM) if quantity_now else ZERO
     return PositionState(quantity=quantity_now, avg_entry_price=avg_now, realized_pnl=state.realized_pnl + realized,

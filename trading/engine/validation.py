@@ -26,7 +26,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Final, cast
 
-from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
+from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, ZERO, is_multiple, quantize_down
 
 from ._text import plain
 from .types import EngineRejection, Instrument, OrderIntent, OrderType, RejectCode, Side, TimeInForce
@@ -59,7 +59,7 @@ def _enum(enum_cls, value, field: str):
 def _check_shape(intent: OrderIntent) -> None:
     for name in ("quantity", "quote_quantity", "price", "trigger_price"):
         value = getattr(intent, name)
-        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value <= 0):
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value <= ZERO):
             raise _invalid(name, f"must be a positive decimal, got {value!r}")
     if (intent.quantity is None) == (intent.quote_quantity is None):
         raise _invalid("quantity", "give exactly one of quantity and quote_quantity")

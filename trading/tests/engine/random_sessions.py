@@ -48,8 +48,8 @@ def _book_sweep(ex, rnd, t, symbol, price):
     tick = SPECS[symbol].tick_size
 
     def levels(sign):
-        return tuple(BookLevel((price + sign * D(i) * tick * 50).quantize(tick), D(rnd.choice(["0.001", "0.05", "0.3"])))
-                     for i in range(1, rnd.randint(1, 6)))
+        return tuple(BookLevel((price + sign * D(i) * tick * 50).quantize(tick),
+                               D(rnd.choice(["0.001", "0.05", "0.3"]))) for i in range(1, rnd.randint(1, 6)))
 
     ex.set_market(MarketState(symbol, price, t, bids=levels(-1), asks=levels(1), volume_24h_quote=D("1500000000"),
                               stale=rnd.random() < 0.05))
