@@ -74,7 +74,11 @@ def main() -> int:
             return 0
         raise
     start = time.monotonic()
-    where, built = build(force=args.force)
+    try:
+        where, built = build(force=args.force)
+    except subprocess.CalledProcessError:
+        print("engine: mypyc failed (its messages are above); the engine runs interpreted", file=sys.stderr)
+        return 1
     if built:
         print(f"engine: compiled into {os.path.relpath(where, _native.ROOT)} in {time.monotonic() - start:.0f} s",
               file=sys.stderr)
