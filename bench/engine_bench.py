@@ -3,6 +3,8 @@ many market orders the in-memory driver places, fills and settles per second in 
 
 Baseline, measured in the same run: one Decimal multiply-and-quantize (the unit of work a fill is made of).
 Run: .venv/bin/python bench/engine_bench.py [--batches 200 --per-batch 200] [--driver-orders 20000] [--profile]
+It runs the compiled engine when bin/build-engine has built the current sources (TRADING_ENGINE_PURE=1: interpreted)
+and says which; --profile (cProfile) sees only interpreted functions, so it profiles the interpreted engine best.
 """
 
 import argparse
@@ -16,6 +18,8 @@ from decimal import Decimal as D
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+import trading.engine  # noqa: E402
+from trading.engine import _native  # noqa: E402
 from trading.engine.fees import fee_rate_for  # noqa: E402
 from trading.engine.limits import RiskLimits  # noqa: E402
 from trading.engine.matching import crossing_bounds, match_order, match_resting, preview  # noqa: E402
@@ -122,6 +126,12 @@ def main():
     parser.add_argument("--driver-orders", type=int, default=20000)
     parser.add_argument("--profile", action="store_true", help="cProfile the driver run (top 25 by own time)")
     args = parser.parse_args()
+    if trading.engine.COMPILED:
+        print(f"engine: compiled (mypyc, {_native.build_dir().relative_to(_native.ROOT)})")
+    else:
+        why = f"{_native.PURE_ENV} is set" if os.environ.get(_native.PURE_ENV, "") not in ("", "0") else \
+            "no build of these sources: bin/build-engine"
+        print(f"engine: interpreted ({why})")
     results = {name: measure(fn, args.batches, args.per_batch) for name, fn in CASES.items()}
     base = results["baseline: Decimal mul+quantize"][0]
     print(f"{'case':40} {'median us':>10} {'p99 us':>10} {'x baseline':>11} {'calls/s':>10}")

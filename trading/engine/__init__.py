@@ -14,3 +14,8 @@ Live workers, live battles, historical battles and backtests all call these same
                                    close, valuation; each returns its new state and domain events (events.py)
     memory.MemoryExchange       -> the in-memory driver of the lifecycle (backtests); the live one is trading/services
 """
+
+from ._native import activate as _activate
+
+# The compiled build of these very sources when there is one (bin/build-engine; see _native.py), else the .py files.
+COMPILED: bool = _activate(__path__)

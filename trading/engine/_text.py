@@ -1,8 +1,9 @@
 """How numbers read in rejection messages (the wire form of amounts is ``money.fmt``)."""
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
 
-CENT = Decimal("0.01")
+CENT: Final = Decimal("0.01")
 
 
 def plain(value: Decimal) -> str:

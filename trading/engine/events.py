@@ -9,20 +9,24 @@ backtest report can be built on either.
 can render it without touching the database.
 """
 
-ORDER_ACCEPTED = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
-ORDER_TRIGGERED = "order.triggered"  # a conditional order fired
-ORDER_PARTIALLY_FILLED = "order.partially_filled"
-ORDER_FILLED = "order.filled"
-ORDER_CANCELLED = "order.cancelled"
-ORDER_REJECTED = "order.rejected"  # refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
-ORDER_EXPIRED = "order.expired"
-FILL = "fill"
-POSITION_CHANGED = "position.changed"
-BALANCE_MOVED = "balance.moved"  # one ledger posting: movements of one wallet for one reason
-RISK_BREACH = "risk.breach"  # a risk rule refused an order (nothing was stored)
+from collections.abc import Callable
+from typing import Any, Final
+
+ORDER_ACCEPTED: Final = "order.accepted"  # an order was stored and its lock taken (it rests, waits, or executes next)
+ORDER_TRIGGERED: Final = "order.triggered"  # a conditional order fired
+ORDER_PARTIALLY_FILLED: Final = "order.partially_filled"
+ORDER_FILLED: Final = "order.filled"
+ORDER_CANCELLED: Final = "order.cancelled"
+# refused after acceptance (FOK not fillable now, cannot pay a slipped fill, ...)
+ORDER_REJECTED: Final = "order.rejected"
+ORDER_EXPIRED: Final = "order.expired"
+FILL: Final = "fill"
+POSITION_CHANGED: Final = "position.changed"
+BALANCE_MOVED: Final = "balance.moved"  # one ledger posting: movements of one wallet for one reason
+RISK_BREACH: Final = "risk.breach"  # a risk rule refused an order (nothing was stored)
 
 # order status -> the event a change to it emits
-STATUS_EVENTS = {
+STATUS_EVENTS: Final = {
     "new": ORDER_ACCEPTED,
     "triggered": ORDER_TRIGGERED,
     "partially_filled": ORDER_PARTIALLY_FILLED,
@@ -31,7 +35,7 @@ STATUS_EVENTS = {
     "rejected": ORDER_REJECTED,
     "expired": ORDER_EXPIRED,
 }
-ORDER_EVENTS = frozenset(STATUS_EVENTS.values())
+ORDER_EVENTS: Final = frozenset(STATUS_EVENTS.values())
 
 
 class Event:
@@ -49,22 +53,25 @@ class Event:
         self.type = type
         self.wallet_id = wallet_id
         self.symbol = symbol
-        self._data = {} if data is None else data
-        self._make = self._args = None
+        self._data: dict | None = {} if data is None else data
+        self._make: Callable[..., dict] | None = None
+        self._args: tuple = ()
 
     @classmethod
-    def lazy(cls, type: str, wallet_id: str, symbol: str, make, *args) -> "Event":
+    def lazy(cls, type: str, wallet_id: str, symbol: str, make: Callable[..., dict], *args: Any) -> "Event":
         """An event whose ``data`` is ``make(*args)``, built on first read (``args`` must not change meanwhile)."""
-        e = cls.__new__(cls)
-        e.type, e.wallet_id, e.symbol, e._data, e._make, e._args = type, wallet_id, symbol, None, make, args
+        # (Event itself by name: compiled, that is a native construction, cls(...) a generic call)
+        e = Event(type, wallet_id, symbol) if cls is Event else cls(type, wallet_id, symbol)
+        e._data, e._make, e._args = None, make, args
         return e
 
     @property
     def data(self) -> dict:
         data = self._data
         if data is None:
+            assert self._make is not None
             data = self._data = self._make(*self._args)
-            self._make = self._args = None
+            self._make, self._args = None, ()
         return data
 
     def __eq__(self, other):
@@ -73,7 +80,7 @@ class Event:
         return (self.type, self.wallet_id, self.symbol, self.data) == (
             other.type, other.wallet_id, other.symbol, other.data)
 
-    __hash__ = None  # the payload is a dict
+    __hash__ = None  # type: ignore[assignment]  # the payload is a dict
 
     def __repr__(self):
         return f"Event(type={self.type!r}, wallet_id={self.wallet_id!r}, symbol={self.symbol!r}, data={self.data!r})"

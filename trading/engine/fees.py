@@ -9,17 +9,18 @@ Rules:
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal, InvalidOperation
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_amount
 
-from .types import FeeRate, Liquidity
+from .types import FeeRate
 from .types import MAKER
 
-BPS_DIVISOR = Decimal(10_000)
+BPS_DIVISOR: Final = Decimal(10_000)
+ZERO: Final = Decimal(0)
 
 
-@fast_init
 @dataclass(frozen=True)
 class FeeTier:
     min_volume_30d: Decimal  # rolling 30-day quote volume (USDT) from which this tier applies
@@ -32,8 +33,11 @@ class FeeTier:
                 "taker_bps": str(self.taker_bps)}
 
 
+fast_init(FeeTier)
+
+
 # The settings shape of ``FEE_TIERS``: a list of dicts of decimal strings, lowest volume first.
-DEFAULT_FEE_TIERS_CONFIG: list[dict[str, str]] = [
+DEFAULT_FEE_TIERS_CONFIG: Final[list[dict[str, str]]] = [
     {"min_volume_30d": "0", "maker_bps": "8", "taker_bps": "10"},
     {"min_volume_30d": "1000000", "maker_bps": "6", "taker_bps": "8"},
     {"min_volume_30d": "5000000", "maker_bps": "4", "taker_bps": "6"},
@@ -64,7 +68,7 @@ def parse_fee_tiers(config: Iterable[Mapping]) -> tuple[FeeTier, ...]:
     return tuple(tiers)
 
 
-DEFAULT_FEE_TIERS: tuple[FeeTier, ...] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
+DEFAULT_FEE_TIERS: Final[tuple[FeeTier, ...]] = parse_fee_tiers(DEFAULT_FEE_TIERS_CONFIG)
 
 
 def _build_schedule(tiers: tuple[FeeTier, ...]) -> tuple[tuple[Decimal, FeeRate], ...]:
@@ -107,12 +111,12 @@ def highest_fee_rate(tiers: Iterable[FeeTier] = DEFAULT_FEE_TIERS) -> FeeRate:
     return FeeRate(maker_bps=max(t.maker_bps for t in ordered), taker_bps=max(t.taker_bps for t in ordered), tier=0)
 
 
-def bps_for(rate: FeeRate, liquidity: Liquidity) -> Decimal:
+def bps_for(rate: FeeRate, liquidity: str) -> Decimal:
     return rate.maker_bps if liquidity == MAKER else rate.taker_bps
 
 
-def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: Liquidity) -> Decimal:
+def fee_for(quote_amount: Decimal, rate: FeeRate, liquidity: str) -> Decimal:
     """``quote_amount * bps / 10_000`` in the quote asset, rounded UP to 8 places (never under-charged)."""
-    if quote_amount < 0:
+    if quote_amount < ZERO:
         raise ValueError(f"quote_amount must be >= 0, got {quote_amount}")
     return quantize_amount(quote_amount * bps_for(rate, liquidity) / BPS_DIVISOR, rounding=ROUND_UP)

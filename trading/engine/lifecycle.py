@@ -22,9 +22,15 @@ Each function returns its new state and a list of domain events (``trading.engin
     valuation(balances, prices, ...) cash, positions value, equity, unrealized PnL, ROI       -> Valuation
 """
 
+# mypy: disable-error-code="misc"
+# (for the frozen dataclasses' written-out ``__init__``, which mypy calls assignments to read-only properties;
+# see ``_fast.py``)
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Final, cast
 
 from ._fast import fast_init
 from .money import quantize_amount, quantize_down, quantize_up
@@ -38,41 +44,37 @@ from .slippage import DEFAULT_SLIPPAGE, SlippageModel
 from .types import (
     EngineRejection,
     FeeRate,
-    InstrumentSpec,
-    Liquidity,
+    Instrument,
     MarketState,
     MatchResult,
     OrderIntent,
-    OrderStatus,
-    OrderType,
     PositionState,
     Preview,
     RejectCode,
     RestingOrder,
     RiskContext,
-    Side,
-    TimeInForce,
 )
 from .types import BUY, EXPIRED, GTC, LIMIT, MARKET, NEW, PARTIALLY_FILLED, REJECTED, SELL, TAKER, TRIGGERED
 
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-ROI_QUANTUM = Decimal("0.0001")
-OPEN_STATUSES = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
-CONDITIONAL_TYPES = validation.TRIGGERED_TYPES
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+HUNDRED: Final = Decimal(100)
+ROI_QUANTUM: Final = Decimal("0.0001")
+OPEN_STATUSES: Final = frozenset({NEW, PARTIALLY_FILLED, TRIGGERED})
+CONDITIONAL_TYPES: Final = validation.TRIGGERED_TYPES
 
 # Ledger reasons (the live driver's LedgerEntry.Reason values)
-ORDER_LOCK = "order_lock"
-ORDER_RELEASE = "order_release"
-FILL_REASON = "fill"
-FEE_REASON = "fee"
+ORDER_LOCK: Final = "order_lock"
+ORDER_RELEASE: Final = "order_release"
+FILL_REASON: Final = "fill"
+FEE_REASON: Final = "fee"
 
 # Which way a resting order's sweep price must be crossed (the live driver's Order.Fires values)
-FIRES_AT_OR_BELOW = "le"  # resting buys, stop sells, take-profit buys
-FIRES_AT_OR_ABOVE = "ge"  # resting sells, stop buys, take-profit sells
+FIRES_AT_OR_BELOW: Final = "le"  # resting buys, stop sells, take-profit buys
+FIRES_AT_OR_ABOVE: Final = "ge"  # resting sells, stop buys, take-profit sells
 
 # The default of settings.MARKET_ORDER_MAX_SLIPPAGE_PCT
-DEFAULT_MARKET_BUFFER_PCT = Decimal(5)
+DEFAULT_MARKET_BUFFER_PCT: Final[Decimal] = Decimal(5)
 
 
 # --- plain state --------------------------------------------------------------------------------------------------
@@ -82,9 +84,16 @@ class BalanceState:
     available: Decimal = ZERO
     locked: Decimal = ZERO
 
+    def __init__(self, available: Decimal = ZERO, locked: Decimal = ZERO) -> None:
+        self.available = available
+        self.locked = locked
+
     @property
     def total(self) -> Decimal:
         return self.available + self.locked
+
+
+fast_init(BalanceState)
 
 
 @dataclass(slots=True)
@@ -96,9 +105,9 @@ class OrderState:
     symbol: str
     base: str
     quote: str
-    side: Side
-    type: OrderType
-    time_in_force: TimeInForce
+    side: str
+    type: str
+    time_in_force: str
     quantity: Decimal | None
     quote_quantity: Decimal | None
     price: Decimal | None
@@ -107,7 +116,7 @@ class OrderState:
     taker_bps: Decimal
     post_only: bool = False
     reduce_only: bool = False
-    status: OrderStatus = NEW
+    status: str = NEW
     filled_quantity: Decimal = ZERO
     filled_quote: Decimal = ZERO
     fees_paid: Decimal = ZERO
@@ -126,6 +135,51 @@ class OrderState:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def __init__(self, id: str, wallet_id: str, symbol: str, base: str, quote: str, side: str, type: str,
+                 time_in_force: str, quantity: Decimal | None, quote_quantity: Decimal | None, price: Decimal | None,
+                 trigger_price: Decimal | None, maker_bps: Decimal, taker_bps: Decimal, post_only: bool = False,
+                 reduce_only: bool = False, status: str = NEW, filled_quantity: Decimal = ZERO,
+                 filled_quote: Decimal = ZERO, fees_paid: Decimal = ZERO, fill_count: int = 0, locked_asset: str = "",
+                 locked_amount: Decimal = ZERO, needs_execution: bool = False, sweep_price: Decimal | None = None,
+                 fires: str = "", triggered_at: datetime | None = None, closed_at: datetime | None = None,
+                 reject_code: str = "", status_reason: str = "", reference_price: Decimal | None = None,
+                 client_order_id: str | None = None, created_at: datetime | None = None,
+                 updated_at: datetime | None = None) -> None:
+        self.id = id
+        self.wallet_id = wallet_id
+        self.symbol = symbol
+        self.base = base
+        self.quote = quote
+        self.side = side
+        self.type = type
+        self.time_in_force = time_in_force
+        self.quantity = quantity
+        self.quote_quantity = quote_quantity
+        self.price = price
+        self.trigger_price = trigger_price
+        self.maker_bps = maker_bps
+        self.taker_bps = taker_bps
+        self.post_only = post_only
+        self.reduce_only = reduce_only
+        self.status = status
+        self.filled_quantity = filled_quantity
+        self.filled_quote = filled_quote
+        self.fees_paid = fees_paid
+        self.fill_count = fill_count
+        self.locked_asset = locked_asset
+        self.locked_amount = locked_amount
+        self.needs_execution = needs_execution
+        self.sweep_price = sweep_price
+        self.fires = fires
+        self.triggered_at = triggered_at
+        self.closed_at = closed_at
+        self.reject_code = reject_code
+        self.status_reason = status_reason
+        self.reference_price = reference_price
+        self.client_order_id = client_order_id
+        self.created_at = created_at
+        self.updated_at = updated_at
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
@@ -140,15 +194,24 @@ class OrderState:
                            time_in_force=self.time_in_force, post_only=self.post_only, reduce_only=self.reduce_only)
 
 
-@fast_init
+fast_init(OrderState)
+
+
 @dataclass(frozen=True, slots=True)
 class Movement:
     asset: str
     available: Decimal = ZERO
     locked: Decimal = ZERO
 
+    def __init__(self, asset: str, available: Decimal = ZERO, locked: Decimal = ZERO) -> None:
+        self.asset = asset
+        self.available = available
+        self.locked = locked
 
-@fast_init
+
+fast_init(Movement)
+
+
 @dataclass(frozen=True, slots=True)
 class Posting:
     """One ledger posting: movements of one wallet for one reason. ``ref_type`` "order" (ref_id the order id) or
@@ -162,27 +225,59 @@ class Posting:
     order_id: str
     fill_seq: int = 0
 
+    def __init__(self, wallet_id: str, movements: tuple[Movement, ...], reason: str, ref_type: str, order_id: str,
+                 fill_seq: int = 0) -> None:
+        self.wallet_id = wallet_id
+        self.movements = movements
+        self.reason = reason
+        self.ref_type = ref_type
+        self.order_id = order_id
+        self.fill_seq = fill_seq
 
-@fast_init
+
+fast_init(Posting)
+
+
 @dataclass(frozen=True, slots=True)
 class FillRecord:
     order_id: str
     seq: int
     wallet_id: str
     symbol: str
-    side: Side
+    side: str
     price: Decimal
     quantity: Decimal
     quote_amount: Decimal
     fee: Decimal
     fee_asset: str
-    liquidity: Liquidity
+    liquidity: str
     slippage_pct: Decimal
     realized_pnl: Decimal
     ts: datetime | None = None
 
+    def __init__(self, order_id: str, seq: int, wallet_id: str, symbol: str, side: str, price: Decimal,
+                 quantity: Decimal, quote_amount: Decimal, fee: Decimal, fee_asset: str, liquidity: str,
+                 slippage_pct: Decimal, realized_pnl: Decimal, ts: datetime | None = None) -> None:
+        self.order_id = order_id
+        self.seq = seq
+        self.wallet_id = wallet_id
+        self.symbol = symbol
+        self.side = side
+        self.price = price
+        self.quantity = quantity
+        self.quote_amount = quote_amount
+        self.fee = fee
+        self.fee_asset = fee_asset
+        self.liquidity = liquidity
+        self.slippage_pct = slippage_pct
+        self.realized_pnl = realized_pnl
+        self.ts = ts
+
 
 # --- event payloads --------------------------------------------------------------------------------------------------
+
+
+fast_init(FillRecord)
 
 def _order_snapshot(o: OrderState) -> tuple:
     """What of an order can change after it is accepted (the rest of ``order_data`` is fixed at acceptance)."""
@@ -245,21 +340,33 @@ def _posting_event(p: Posting, symbol: str) -> ev.Event:
 
 # --- placing ---------------------------------------------------------------------------------------------------------
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An order checked against its pair and the market now, before any wallet state is looked at."""
 
     intent: OrderIntent  # validated and normalised
-    instrument: InstrumentSpec
+    instrument: Instrument
     market: MarketState
     fee_rate: FeeRate
     preview: Preview
     takes_now: bool  # executes on arrival (market, marketable limit, conditional already past its trigger)
     expires_now: bool  # an ioc/fok limit that cannot take now: stored expired, nothing locked
 
+    def __init__(self, intent: OrderIntent, instrument: Instrument, market: MarketState, fee_rate: FeeRate,
+                 preview: Preview, takes_now: bool, expires_now: bool) -> None:
+        self.intent = intent
+        self.instrument = instrument
+        self.market = market
+        self.fee_rate = fee_rate
+        self.preview = preview
+        self.takes_now = takes_now
+        self.expires_now = expires_now
 
-def prepare(intent: OrderIntent, *, instrument: InstrumentSpec, market: MarketState, fee_rate: FeeRate,
+
+fast_init(Prepared)
+
+
+def prepare(intent: OrderIntent, *, instrument: Instrument, market: MarketState, fee_rate: FeeRate,
             trading: bool = True, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Prepared:
     """Validate the order and decide what it does on arrival. Raises ``EngineRejection`` (validation codes;
     ``MARKET_CLOSED`` when the pair is halted, or when the order would execute now on a stale price)."""
@@ -300,7 +407,7 @@ def lock_requirement(prep: Prepared, *, available_base: Decimal = ZERO,
     intent, pv, spec = prep.intent, prep.preview, prep.instrument
     if intent.type != MARKET:
         return matching.order_lock(intent, prep.fee_rate, instrument=spec)
-    buffer = 1 + market_buffer_pct / HUNDRED
+    buffer = ONE + market_buffer_pct / HUNDRED
     if intent.side == SELL:
         if intent.quantity is not None:
             return spec.base, intent.quantity
@@ -310,7 +417,6 @@ def lock_requirement(prep: Prepared, *, available_base: Decimal = ZERO,
     return spec.quote, notional + fee_for(notional, prep.fee_rate, TAKER)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """What the risk chain needs of a wallet, as plain numbers the driver measured."""
@@ -323,6 +429,21 @@ class Account:
     agent_status: str = "active"
     open_orders: int = 0
     orders_last_minute: int = 0
+
+    def __init__(self, balances: dict, equity: Decimal, starting_balance: Decimal, day_start_equity: Decimal,
+                 daily_loss_tripped: bool = False, agent_status: str = "active", open_orders: int = 0,
+                 orders_last_minute: int = 0) -> None:
+        self.balances = balances
+        self.equity = equity
+        self.starting_balance = starting_balance
+        self.day_start_equity = day_start_equity
+        self.daily_loss_tripped = daily_loss_tripped
+        self.agent_status = agent_status
+        self.open_orders = open_orders
+        self.orders_last_minute = orders_last_minute
+
+
+fast_init(Account)
 
 
 def risk_context(prep: Prepared, account: Account, *, limits: RiskLimits, lock_amount: Decimal) -> RiskContext:
@@ -344,12 +465,12 @@ def risk_context(prep: Prepared, account: Account, *, limits: RiskLimits, lock_a
         daily_loss_tripped=account.daily_loss_tripped, adds_open_order=pv.rests, reduce_only=intent.reduce_only)
 
 
-def rests_as_limit(order_type: OrderType, triggered_at) -> bool:
+def rests_as_limit(order_type: str, triggered_at) -> bool:
     """Does this open order rest as a limit order: a limit, or a stop_limit / take_profit_limit that has fired."""
     return order_type == LIMIT or (order_type in validation.FIRES_AS_LIMIT and triggered_at is not None)
 
 
-def sweep_key(side: Side, order_type: OrderType, price: Decimal) -> tuple[Decimal, str]:
+def sweep_key(side: str, order_type: str, price: Decimal) -> tuple[Decimal, str]:
     """(sweep_price, fires) of a resting order, from the engine's crossing bounds: a ``gte`` bound (order price >=
     tick) means the order acts when the price comes down to it, ``lte`` when it goes up to it."""
     bounds = matching.crossing_bounds(side, price)
@@ -364,6 +485,17 @@ class Accepted:
     events: list = field(default_factory=list)
     rejection: EngineRejection | None = None
     daily_loss_tripped_now: bool = False  # the breaker trips with this order: the driver records it for the day
+
+    def __init__(self, order: OrderState | None, postings: list | None = None, events: list | None = None,
+                 rejection: EngineRejection | None = None, daily_loss_tripped_now: bool = False) -> None:
+        self.order = order
+        self.postings = [] if postings is None else postings
+        self.events = [] if events is None else events
+        self.rejection = rejection
+        self.daily_loss_tripped_now = daily_loss_tripped_now
+
+
+fast_init(Accepted)
 
 
 def accept(prep: Prepared, account: Account, *, order_id: str, wallet_id: str, limits: RiskLimits, now: datetime,
@@ -422,7 +554,6 @@ def accept(prep: Prepared, account: Account, *, order_id: str, wallet_id: str, l
 
 # --- executing ---------------------------------------------------------------------------------------------------
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What to do with one order now: ``settle`` its ``result``, ``reject`` it (code, message), or ``wait``
@@ -435,8 +566,20 @@ class Plan:
     code: str = ""
     message: str = ""
 
+    def __init__(self, order: OrderState, action: str, result: MatchResult | None = None, triggered: bool = False,
+                 code: str = "", message: str = "") -> None:
+        self.order = order
+        self.action = action
+        self.result = result
+        self.triggered = triggered
+        self.code = code
+        self.message = message
 
-def execute(order: OrderState, market: MarketState, *, instrument: InstrumentSpec,
+
+fast_init(Plan)
+
+
+def execute(order: OrderState, market: MarketState, *, instrument: Instrument,
             slippage: SlippageModel = DEFAULT_SLIPPAGE, prepared: Prepared | None = None) -> Plan:
     """An accepted order that takes liquidity on arrival, against the market now. ``prepared``: the order's own
     ``prepare`` result, when it is executed against the very market state it was prepared on (the in-memory
@@ -458,7 +601,7 @@ def execute(order: OrderState, market: MarketState, *, instrument: InstrumentSpe
 def wait(order: OrderState, *, now: datetime) -> OrderState:
     """A conditional order that fired at placement but not by the time it was executed: it rests for the sweeps."""
     order.needs_execution = False
-    order.sweep_price, order.fires = sweep_key(order.side, order.type, order.trigger_price)
+    order.sweep_price, order.fires = sweep_key(order.side, order.type, cast(Decimal, order.trigger_price))
     order.updated_at = now
     return order
 
@@ -466,12 +609,13 @@ def wait(order: OrderState, *, now: datetime) -> OrderState:
 def fire_price(order: OrderState, open_price: Decimal) -> Decimal:
     """The price a conditional order fires at in a candle: the open when the candle opened past the trigger (a gap
     fills at the open), else the trigger price itself."""
-    if matching.is_triggered(order.side, order.type, order.trigger_price, open_price):
+    trigger = cast(Decimal, order.trigger_price)  # (a conditional order has one)
+    if matching.is_triggered(order.side, order.type, trigger, open_price):
         return open_price
-    return order.trigger_price
+    return trigger
 
 
-def sweep(orders, low: Decimal, high: Decimal, *, instrument: InstrumentSpec, market: MarketState | None = None,
+def sweep(orders, low: Decimal, high: Decimal, *, instrument: Instrument, market: MarketState | None = None,
           open_price: Decimal | None = None, volume_24h_quote: Decimal | None = None, ts: datetime | None = None,
           slippage: SlippageModel = DEFAULT_SLIPPAGE) -> list[Plan]:
     """The plans for the open ``orders`` of one pair that some price in [low, high] reaches.
@@ -522,29 +666,41 @@ class Settled:
     postings: list = field(default_factory=list)
     events: list = field(default_factory=list)
 
+    def __init__(self, order: OrderState, position: PositionState | None, balances: dict, fills: list | None = None,
+                 postings: list | None = None, events: list | None = None) -> None:
+        self.order = order
+        self.position = position
+        self.balances = balances
+        self.fills = [] if fills is None else fills
+        self.postings = [] if postings is None else postings
+        self.events = [] if events is None else events
 
-def _fits(balances: dict, postings) -> dict | None:
+
+fast_init(Settled)
+
+
+def _fits(balances: dict, postings: Iterable[Posting]) -> dict | None:
     """``balances`` after the movements of ``postings``, in order (a new dict; untouched entries shared), or None
     if one of them takes a balance below zero."""
-    running = {}  # asset -> [available, locked] as the movements go (each one checked, as it is posted)
+    running: dict[str, BalanceState] = {}  # asset -> its new balance as the movements go (each one checked in turn)
     for p in postings:
         for m in p.movements:
             asset = m.asset
             now = running.get(asset)
             if now is None:
                 b = balances.get(asset)
-                now = running[asset] = [b.available, b.locked] if b is not None else [ZERO, ZERO]
-            a = now[0] = now[0] + m.available
-            lk = now[1] = now[1] + m.locked
-            if a < 0 or lk < 0:
+                now = running[asset] = (BalanceState(b.available, b.locked) if b is not None
+                                        else BalanceState(ZERO, ZERO))
+            now.available = a = now.available + m.available
+            now.locked = lk = now.locked + m.locked
+            if a < ZERO or lk < ZERO:
                 return None
     out = dict(balances)
-    for asset, (a, lk) in running.items():
-        out[asset] = BalanceState(a, lk)
+    out.update(running)
     return out
 
 
-def apply_postings(balances: dict, postings) -> dict:
+def apply_postings(balances: dict, postings: Iterable[Posting]) -> dict:
     """A wallet's balances (asset -> BalanceState) after ``postings`` (a new dict); ``EngineRejection``
     (INSUFFICIENT_BALANCE) if one would take a balance below zero."""
     out = _fits(balances, postings)
@@ -553,7 +709,7 @@ def apply_postings(balances: dict, postings) -> dict:
     return out
 
 
-def close(order: OrderState, status: OrderStatus, *, now: datetime, reason: str = "", code: str = "",
+def close(order: OrderState, status: str, *, now: datetime, reason: str = "", code: str = "",
           balances: dict | None = None) -> Settled:
     """Cancel, expire or reject ``order`` and release what it still holds (one ``order_release`` posting)."""
     release = _close(order, status, now, reason, code)
@@ -566,11 +722,11 @@ def close(order: OrderState, status: OrderStatus, *, now: datetime, reason: str 
     return Settled(order, None, balances if balances is not None else {}, [], [release], events)
 
 
-def _close(order: OrderState, status: OrderStatus, now: datetime, reason: str, code: str) -> Posting | None:
+def _close(order: OrderState, status: str, now: datetime, reason: str, code: str) -> Posting | None:
     """``close`` on the order itself: its new state, and the release posting of what it still holds (or None)."""
     locked = order.locked_amount
     release = (Posting(order.wallet_id, (Movement(order.locked_asset, locked, -locked),), ORDER_RELEASE, "order",
-                       order.id) if locked > 0 else None)
+                       order.id) if locked > ZERO else None)
     order.status = status
     order.locked_amount = ZERO
     order.sweep_price = None
@@ -595,17 +751,17 @@ def _fill_movements(order: OrderState, e) -> tuple[tuple[Movement, ...], tuple[M
             (Movement(order.quote, -e.fee, ZERO),))
 
 
-def _status_after(order: OrderState, result: MatchResult, triggered: bool) -> OrderStatus:
+def _status_after(order: OrderState, result: MatchResult, triggered: bool) -> str:
     if result.status == NEW:
-        if order.filled_quantity > 0:
+        if order.filled_quantity > ZERO:
             return PARTIALLY_FILLED
         return TRIGGERED if (triggered or order.triggered_at) else NEW
     return result.status
 
 
-_FLAT = PositionState()  # frozen: the position of a pair never traded
+_FLAT: Final = PositionState()  # frozen: the position of a pair never traded
 
-CANNOT_PAY = "the fill would cost more than the order locked and the wallet has available"
+CANNOT_PAY: Final = "the fill would cost more than the order locked and the wallet has available"
 
 
 def settle(order: OrderState, result: MatchResult, *, position: PositionState | None, balances: dict,
@@ -668,7 +824,7 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
     status = _status_after(order, result, triggered)
     if status in OPEN_STATUSES:
         order.status = status
-        order.sweep_price, order.fires = sweep_key(side, LIMIT, order.price)
+        order.sweep_price, order.fires = sweep_key(side, LIMIT, cast(Decimal, order.price))  # a limit rests
         events = [_order_event(order)]
     else:
         reason = result.reject_message or ""
@@ -692,7 +848,6 @@ def settle(order: OrderState, result: MatchResult, *, position: PositionState | 
 
 # --- valuation -----------------------------------------------------------------------------------------------------
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Valuation:
     cash: Decimal  # the quote asset, available + locked
@@ -704,6 +859,22 @@ class Valuation:
     fees_paid: Decimal = ZERO
     total_pnl: Decimal = ZERO  # equity - starting balance
     roi_pct: Decimal = ZERO  # total_pnl / starting balance * 100, 4 places
+
+    def __init__(self, cash: Decimal, positions_value: Decimal, equity: Decimal, unpriced: tuple[str, ...] = (),
+                 realized_pnl: Decimal = ZERO, unrealized_pnl: Decimal = ZERO, fees_paid: Decimal = ZERO,
+                 total_pnl: Decimal = ZERO, roi_pct: Decimal = ZERO) -> None:
+        self.cash = cash
+        self.positions_value = positions_value
+        self.equity = equity
+        self.unpriced = unpriced
+        self.realized_pnl = realized_pnl
+        self.unrealized_pnl = unrealized_pnl
+        self.fees_paid = fees_paid
+        self.total_pnl = total_pnl
+        self.roi_pct = roi_pct
+
+
+fast_init(Valuation)
 
 
 def holdings(balances, prices, *, quote: str) -> tuple[Decimal, Decimal, list[str]]:
@@ -724,7 +895,7 @@ def holdings_split(balances, *, quote: str) -> tuple[Decimal, list[tuple[str, st
         total = b.available + b.locked
         if asset == quote:
             cash += total
-        elif total > 0:
+        elif total > ZERO:
             held.append((asset, asset + quote, total))
     return cash, held
 
@@ -758,7 +929,7 @@ def valuation(balances, prices, *, quote: str, starting_balance: Decimal | None 
         realized += p.realized_pnl
         fees += p.fees_paid
         mark = prices.get(symbol)
-        if mark is not None and p.quantity > 0:
+        if mark is not None and p.quantity > ZERO:
             unrealized += unrealized_pnl(p, mark)
     total_pnl = roi = ZERO
     if starting_balance is not None:

@@ -2,11 +2,11 @@
 
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
+from typing import Any
 
 from ._fast import fast_init
 
 
-@fast_init
 @dataclass(frozen=True)
 class RiskLimits:
     max_order_size_pct: Decimal = Decimal("50")  # % of available quote balance one order may use
@@ -23,8 +23,12 @@ class RiskLimits:
     def merged(self, overrides: dict) -> "RiskLimits":
         """These limits with ``overrides`` (a dict of already-validated values) applied."""
         known = {k: v for k, v in overrides.items() if k in self.field_names() and v is not None}
-        cast = {k: (int(v) if isinstance(getattr(self, k), int) else Decimal(str(v))) for k, v in known.items()}
+        cast: dict[str, Any] = {k: (int(v) if isinstance(getattr(self, k), int) else Decimal(str(v)))
+                                for k, v in known.items()}
         return replace(self, **cast)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+fast_init(RiskLimits)

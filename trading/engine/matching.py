@@ -24,8 +24,13 @@ Once fired, stop_loss and take_profit execute as market orders, stop_limit and t
 at their price (``triggered_intent``).
 """
 
+# mypy: disable-error-code="misc"
+# (for the frozen dataclasses' written-out ``__init__``, which mypy calls assignments to read-only properties;
+# see ``_fast.py``)
+
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_amount, quantize_down
@@ -41,16 +46,13 @@ from .types import (
     EngineRejection,
     Execution,
     FeeRate,
-    InstrumentSpec,
-    Liquidity,
+    Instrument,
     MarketState,
     MatchResult,
     OrderIntent,
-    OrderType,
     Preview,
     RejectCode,
     RestingOrder,
-    Side,
 )
 from .types import (
     BUY,
@@ -73,18 +75,18 @@ from .types import (
 )
 from .validation import FIRES_AS_LIMIT, TRIGGERED_TYPES, market_time_in_force
 
-ZERO = Decimal(0)
-NO_FEE = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
+ZERO: Final = Decimal(0)
+NO_FEE: Final = quantize_amount(ZERO)  # fee_for(0, any rate, any role): 0 rounded up to 8 places, Decimal("0E-8")
 
 
 # --- price relations --------------------------------------------------------------------------------------------
 
-def crosses(side: Side, price: Decimal, limit: Decimal) -> bool:
+def crosses(side: str, price: Decimal, limit: Decimal) -> bool:
     """A trade at ``price`` is at or better than ``limit`` for this side (buy: price <= limit, sell: >=)."""
     return price <= limit if side == BUY else price >= limit
 
 
-def is_triggered(side: Side, order_type: OrderType, trigger_price: Decimal, last_price: Decimal) -> bool:
+def is_triggered(side: str, order_type: str, trigger_price: Decimal, last_price: Decimal) -> bool:
     """Has a conditional order fired at ``last_price``?
 
     stop_loss / stop_limit: sell when last <= trigger, buy when last >= trigger.
@@ -108,7 +110,7 @@ def triggered_intent(intent: OrderIntent) -> OrderIntent:
     raise ValueError(f"{intent.type} orders have no trigger")
 
 
-def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
+def crossing_bounds(side: str, price: Decimal) -> CrossingBounds:
     """For a tick at ``price``: the resting orders of ``side`` it fills or fires, as one range per column.
 
     limit: buys with limit >= P, sells with limit <= P. stop_loss/stop_limit triggers: sells with trigger >= P,
@@ -122,7 +124,7 @@ def crossing_bounds(side: Side, price: Decimal) -> CrossingBounds:
     return CrossingBounds(side=side, limit=at_or_below, stop=at_or_above, take_profit=at_or_below)
 
 
-def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
+def range_bounds(side: str, low: Decimal, high: Decimal) -> CrossingBounds:
     """``crossing_bounds`` for a price range (a candle, or the ticks between two sweeps): every order that some
     price in [low, high] would reach. ``gte`` bounds take the low, ``lte`` bounds the high."""
     def widest(bound: Bound) -> Bound:
@@ -135,7 +137,6 @@ def range_bounds(side: Side, low: Decimal, high: Decimal) -> CrossingBounds:
 
 # --- taking liquidity -------------------------------------------------------------------------------------------
 
-@fast_init
 @dataclass(frozen=True)
 class _Take:
     """Internal: the (price, quantity) fills of a taking pass, and whether the order got all it asked for."""
@@ -143,8 +144,15 @@ class _Take:
     fills: tuple[tuple[Decimal, Decimal], ...]
     complete: bool
 
+    def __init__(self, fills: tuple[tuple[Decimal, Decimal], ...], complete: bool) -> None:
+        self.fills = fills
+        self.complete = complete
 
-def _levels_to_take(side: Side, market: MarketState) -> tuple[BookLevel, ...]:
+
+fast_init(_Take)
+
+
+def _levels_to_take(side: str, market: MarketState) -> tuple[BookLevel, ...]:
     return market.asks if side == BUY else market.bids
 
 
@@ -170,13 +178,13 @@ def _walk_book(intent: OrderIntent, levels: tuple[BookLevel, ...], step: Decimal
         if remaining_qty is not None:
             take = min(available, remaining_qty)
             remaining_qty -= take
-            done = remaining_qty == 0
+            done = remaining_qty == ZERO
         else:
             affordable = quantize_down(remaining_quote / level.price, step)
             take = min(available, affordable)
             remaining_quote -= level.price * take
             done = affordable <= available  # the rest cannot pay for one more step at this level's price
-        if take > 0:
+        if take > ZERO:
             fills.append((level.price, take))
         if done:
             return _Take(tuple(fills), complete=True)
@@ -192,10 +200,10 @@ def _model_fill(intent: OrderIntent, market: MarketState, step: Decimal, tick: D
     if intent.price is not None:
         price = min(price, intent.price) if intent.side == BUY else max(price, intent.price)
     quantity = intent.quantity if intent.quantity is not None else quantize_down(intent.quote_quantity / price, step)
-    return _Take(((price, quantity),) if quantity > 0 else (), complete=True)
+    return _Take(((price, quantity),) if quantity > ZERO else (), complete=True)
 
 
-def _take(intent: OrderIntent, market: MarketState, instrument: InstrumentSpec, slippage: SlippageModel) -> _Take:
+def _take(intent: OrderIntent, market: MarketState, instrument: Instrument, slippage: SlippageModel) -> _Take:
     if not is_marketable(intent, market):
         return _Take((), complete=False)
     levels = _levels_to_take(intent.side, market)
@@ -204,7 +212,7 @@ def _take(intent: OrderIntent, market: MarketState, instrument: InstrumentSpec, 
     return _model_fill(intent, market, instrument.step_size, instrument.tick_size, slippage)
 
 
-def _execution(price: Decimal, quantity: Decimal, side: Side, liquidity: Liquidity, fee_rate: FeeRate,
+def _execution(price: Decimal, quantity: Decimal, side: str, liquidity: str, fee_rate: FeeRate,
                fee_asset: str, reference: Decimal | None) -> Execution:
     """One fill: quote amount settled to 8 places, fee on it rounded up; slippage vs ``reference`` (None: 0).
     (Positional arguments: it runs for every fill.)"""
@@ -213,13 +221,13 @@ def _execution(price: Decimal, quantity: Decimal, side: Side, liquidity: Liquidi
                      ZERO if reference is None else slippage_pct(side, price, reference))
 
 
-def _rejected(code: RejectCode, message: str, quantity: Decimal, **details) -> MatchResult:
+def _rejected(code: str, message: str, quantity: Decimal, **details) -> MatchResult:
     return MatchResult(status=REJECTED, remaining_quantity=quantity, reject_code=code,
                        reject_message=message, reject_details=details)
 
 
 def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: FeeRate,
-            instrument: InstrumentSpec) -> MatchResult:
+            instrument: Instrument) -> MatchResult:
     """Apply time in force to a taking pass and turn its fills into executions and a status."""
     ordered = intent.quantity or ZERO  # quote orders: the base quantity is whatever the quote amount bought
     fills = taken.fills
@@ -260,7 +268,7 @@ def _settle(intent: OrderIntent, taken: _Take, market: MarketState, fee_rate: Fe
     return MatchResult(executions, status, filled, remaining, None, None, slipped)
 
 
-def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: Instrument,
                 slippage: SlippageModel = DEFAULT_SLIPPAGE) -> MatchResult:
     """A validated order against the market now: on arrival, or a conditional order re-checked on a tick.
 
@@ -284,7 +292,7 @@ def match_order(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, 
     return _settle(intent, _take(intent, market, instrument, slippage), market, fee_rate, instrument)
 
 
-def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, instrument: Instrument,
                   filled_before: Decimal = ZERO) -> MatchResult:
     """A resting limit order against a new tick: traded through (buy: tick <= limit, sell: tick >= limit) ->
     the whole open quantity fills at the LIMIT price as maker, slippage 0. For a candle pass its low for buys and
@@ -300,7 +308,7 @@ def match_resting(order: RestingOrder, price: Decimal, fee_rate: FeeRate, *, ins
 
 # --- what an order needs, and what it would do ------------------------------------------------------------------
 
-def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def order_lock(intent: OrderIntent, fee_rate: FeeRate, *, instrument: Instrument,
                quantity: Decimal | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> tuple[str, Decimal]:
     """``(asset, amount)`` to lock for ``quantity`` (default: the whole order) of an order that rests.
 
@@ -333,7 +341,7 @@ def _unfired_market(intent: OrderIntent, market: MarketState) -> MarketState:
     return replace(market, last_price=intent.trigger_price, bids=(), asks=())
 
 
-def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: InstrumentSpec,
+def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, instrument: Instrument,
             lock_fee_rate: FeeRate | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE) -> Preview:
     """What the validated order would do now, by the very code that fills it (``match_order``), without side
     effects. A conditional order not yet fired is estimated as fired at its trigger price (no book); the part of a
@@ -361,6 +369,7 @@ def preview(intent: OrderIntent, market: MarketState, fee_rate: FeeRate, *, inst
         result = _rejected(exc.code, exc.message, intent.quantity or ZERO)
 
     reference = intent.price or intent.trigger_price or market.last_price
+    status: str
     if result.reject_code:
         # nothing would execute; estimate the order whole at its own (or the last) price so risk can still judge it
         quantity = intent.quantity or quantize_down(intent.quote_quantity / reference, instrument.step_size)

@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Final, cast
 
 from . import events as ev
 from . import lifecycle as lc
@@ -55,8 +56,9 @@ from .limits import RiskLimits
 from .slippage import DEFAULT_SLIPPAGE, SlippageModel
 from .types import (
     EngineRejection,
-    InstrumentSpec,
+    Instrument,
     MarketState,
+    MatchResult,
     OrderIntent,
     OrderType,
     PositionState,
@@ -65,15 +67,21 @@ from .types import (
 )
 from .types import CANCELLED, REJECTED
 
-ZERO = Decimal(0)
-VOLUME_WINDOW = timedelta(days=30)
-RATE_WINDOW = timedelta(seconds=60)
+ZERO: Final = Decimal(0)
+VOLUME_WINDOW: Final = timedelta(days=30)
+RATE_WINDOW: Final = timedelta(seconds=60)
 
 
-def _as(enum_cls, value):
+# value -> member of each enum (read once: an attribute of an enum class goes through its metaclass)
+_SIDES: Final[dict] = Side._value2member_map_
+_TYPES: Final[dict] = OrderType._value2member_map_
+_TIFS: Final[dict] = TimeInForce._value2member_map_
+
+
+def _as(members: dict, value):
     """The enum member for ``value`` when it is one (validation reports a bad value with its field name)."""
     try:
-        return enum_cls._value2member_map_.get(value, value)
+        return members.get(value, value)
     except TypeError:  # unhashable: validation says what is wrong with it
         return value
 
@@ -113,10 +121,10 @@ class _Prices:
 
 
 class MemoryExchange:
-    def __init__(self, instruments: Iterable[InstrumentSpec], *, fee_tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS,
+    def __init__(self, instruments: Iterable[Instrument], *, fee_tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS,
                  limits: RiskLimits | None = None, slippage: SlippageModel = DEFAULT_SLIPPAGE,
                  market_buffer_pct: Decimal = lc.DEFAULT_MARKET_BUFFER_PCT, quote: str = "USDT"):
-        self.instruments = {i.symbol: i for i in instruments}
+        self.instruments: dict[str, Instrument] = {i.symbol: i for i in instruments}
         self.fee_tiers = fee_tiers
         self.limits = limits or RiskLimits()
         self.slippage = slippage
@@ -200,8 +208,8 @@ class MemoryExchange:
         if market is None:
             raise EngineRejection("MARKET_CLOSED", f"{symbol} has no price yet: the market is closed for trading.",
                                   {"symbol": symbol, "reason": "no_price"})
-        intent = OrderIntent(symbol, _as(Side, side), _as(OrderType, type), quantity, quote_quantity, price,
-                             trigger_price, _as(TimeInForce, time_in_force), post_only, reduce_only)
+        intent = OrderIntent(symbol, _as(_SIDES, side), _as(_TYPES, type), quantity, quote_quantity, price,
+                             trigger_price, _as(_TIFS, time_in_force), post_only, reduce_only)
         fee_rate = fee_rate_for(self._volume(w, t), self.fee_tiers)
         prep = lc.prepare(intent, instrument=instrument, market=market, fee_rate=fee_rate, slippage=self.slippage)
         account = self._account(w, t)
@@ -215,7 +223,7 @@ class MemoryExchange:
         if acc.rejection is not None:
             self.events += acc.events
             raise acc.rejection
-        order = acc.order
+        order = cast(lc.OrderState, acc.order)  # accepted: not None
         self.orders[order.id] = order
         w.recent.append(t)
         w.balances = self._post(w.balances, acc.postings)
@@ -287,8 +295,8 @@ class MemoryExchange:
             done = lc.close(order, REJECTED, now=t, reason=plan.message, code=plan.code,
                             balances=w.balances)
         else:
-            done = lc.settle(order, plan.result, position=w.positions.get(order.symbol), balances=w.balances,
-                             now=t, triggered=plan.triggered)
+            done = lc.settle(order, cast(MatchResult, plan.result), position=w.positions.get(order.symbol),
+                             balances=w.balances, now=t, triggered=plan.triggered)
         self._apply(w, done, was_open=was_open)
         for f in done.fills:
             w.volume.append((t, f.quote_amount))

@@ -14,21 +14,22 @@ received for sells), and ``quantity * avg_entry_price`` equals ``cost_basis`` to
 """
 
 from decimal import Decimal
+from typing import Final
 
 from .money import quantize_amount
 
 from ._text import plain
-from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode, Side
+from .types import PRICE_QUANTUM, EngineRejection, Execution, PositionState, RejectCode
 from .types import BUY
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 
-def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decimal, fee: Decimal, *,
+def apply_fill(state: PositionState, side: str, quantity: Decimal, price: Decimal, fee: Decimal, *,
                quote_amount: Decimal | None = None) -> tuple[PositionState, Decimal]:
     """The position after one fill, and the PnL it realized (0 for buys). ``quote_amount`` is what the wallet
     moved for the fill (``Execution.quote_amount``); by default ``quantity * price`` at 8 places."""
-    if quantity <= 0 or price <= 0 or fee < 0:
+    if quantity <= ZERO or price <= ZERO or fee < ZERO:
         raise ValueError(f"fill needs quantity > 0, price > 0, fee >= 0; got {quantity}, {price}, {fee}")
     amount = quantize_amount(price * quantity) if quote_amount is None else quote_amount
     if side == BUY:
@@ -39,14 +40,14 @@ def apply_fill(state: PositionState, side: Side, quantity: Decimal, price: Decim
                                   f"cannot sell {plain(quantity)}: the position holds {plain(state.quantity)}",
                                   {"quantity": str(quantity), "position": str(state.quantity)})
         quantity_now = state.quantity - quantity
-        cost_sold = state.cost if quantity_now == 0 else quantize_amount(state.cost * quantity / state.quantity)
+        cost_sold = state.cost if quantity_now == ZERO else quantize_amount(state.cost * quantity / state.quantity)
         cost_now, realized = state.cost - cost_sold, amount - cost_sold
     avg_now = (cost_now / quantity_now).quantize(PRICE_QUANTUM) if quantity_now else ZERO
     return PositionState(quantity=quantity_now, avg_entry_price=avg_now, realized_pnl=state.realized_pnl + realized,
                          fees_paid=state.fees_paid + fee, cost_basis=cost_now), realized
 
 
-def apply_execution(state: PositionState, side: Side, execution: Execution) -> tuple[PositionState, Decimal]:
+def apply_execution(state: PositionState, side: str, execution: Execution) -> tuple[PositionState, Decimal]:
     """``apply_fill`` for an engine ``Execution`` (its settled quote amount and fee)."""
     return apply_fill(state, side, execution.quantity, execution.price, execution.fee,
                       quote_amount=execution.quote_amount)

@@ -22,6 +22,7 @@ and the limit: "order notional 6000.00 USDT exceeds 50% of available 10000.00 US
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Final
 
 from .money import fmt
 
@@ -29,12 +30,13 @@ from ._text import money, pct, plain
 from .types import CheckResult, EngineRejection, RejectCode, RiskContext
 from .types import BUY, SELL
 
-HUNDRED = Decimal(100)
+ZERO: Final = Decimal(0)
+HUNDRED: Final = Decimal(100)
 
-Rule = Callable[..., CheckResult | bool]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed
+Rule = Callable[..., Any]  # rule(ctx) -> CheckResult; rule(ctx, True) -> passed (bool)
 
 
-def _result(rule: str, passed: bool, code: RejectCode, message: str, limit, value, **details) -> CheckResult:
+def _result(rule: str, passed: bool, code: str, message: str, limit, value, **details) -> CheckResult:
     return CheckResult(rule=rule, passed=passed, code=None if passed else code, message=message,
                        limit=_wire(limit), value=_wire(value), details={k: _wire(v) for k, v in details.items()})
 
@@ -55,7 +57,7 @@ def check_agent_active(ctx: RiskContext, quick: bool = False) -> CheckResult | b
 
 def daily_loss(ctx: RiskContext) -> Decimal:
     """Loss since 00:00 UTC, realized and unrealized: equity at the day's start minus equity now (>= 0)."""
-    return max(ctx.day_start_equity - ctx.equity, Decimal(0))
+    return max(ctx.day_start_equity - ctx.equity, ZERO)
 
 
 def daily_loss_limit(ctx: RiskContext) -> Decimal:
@@ -65,7 +67,7 @@ def daily_loss_limit(ctx: RiskContext) -> Decimal:
 def daily_loss_breached(ctx: RiskContext) -> bool:
     """Is the breaker tripped now (already today, or by today's loss)? The caller records the trip for the day."""
     loss = daily_loss(ctx)
-    return ctx.daily_loss_tripped or (loss > 0 and loss >= daily_loss_limit(ctx))
+    return ctx.daily_loss_tripped or (loss > ZERO and loss >= daily_loss_limit(ctx))
 
 
 def check_daily_loss(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
@@ -133,7 +135,7 @@ def check_max_position_size(ctx: RiskContext, quick: bool = False) -> CheckResul
     if ctx.side == SELL:
         if quick:
             return True
-        value = max(ctx.position_quantity - ctx.quantity, Decimal(0)) * ctx.price
+        value = max(ctx.position_quantity - ctx.quantity, ZERO) * ctx.price
         message = "sells only reduce the position"
         return _result("max_position_size", True, RejectCode.RISK_MAX_POSITION_SIZE, message, cap, value)
     value = (ctx.position_quantity + ctx.quantity) * ctx.price
@@ -187,7 +189,7 @@ def check_balance(ctx: RiskContext, quick: bool = False) -> CheckResult | bool:
                    asset=base)
 
 
-RISK_CHAIN: tuple[Rule, ...] = (
+RISK_CHAIN: Final[tuple[Rule, ...]] = (
     check_agent_active,
     check_daily_loss,
     check_order_rate,

@@ -16,18 +16,19 @@ was, in percent, positive = worse for the trader: buy ``(price - last) / last * 
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
 
 from ._fast import fast_init
 from .money import quantize_down, quantize_up
 
-from .types import Side
 from .types import BUY
 
-HUNDRED = Decimal(100)
-SLIPPAGE_QUANTUM = Decimal("0.000001")
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+HUNDRED: Final = Decimal(100)
+SLIPPAGE_QUANTUM: Final = Decimal("0.000001")
 
 
-@fast_init
 @dataclass(frozen=True)
 class SlippageModel:
     k: Decimal = Decimal("1")
@@ -36,23 +37,26 @@ class SlippageModel:
 
     def pct_for(self, notional: Decimal, volume_24h_quote: Decimal | None) -> Decimal:
         """``clamp(k * 100 * notional / volume_24h_quote, min_pct, max_pct)``; no volume -> ``min_pct``."""
-        if not volume_24h_quote or volume_24h_quote <= 0:
+        if not volume_24h_quote or volume_24h_quote <= ZERO:
             return self.min_pct
         raw = self.k * HUNDRED * notional / volume_24h_quote
         return min(max(raw, self.min_pct), self.max_pct)
 
 
-DEFAULT_SLIPPAGE = SlippageModel()
+fast_init(SlippageModel)
 
 
-def slipped_price(side: Side, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:
+DEFAULT_SLIPPAGE: Final = SlippageModel()
+
+
+def slipped_price(side: str, last_price: Decimal, pct: Decimal, tick_size: Decimal) -> Decimal:
     """The last price moved ``pct`` percent against the trader, on the tick grid (never below one tick)."""
     if side == BUY:
-        return quantize_up(last_price * (1 + pct / HUNDRED), tick_size)
-    return max(quantize_down(last_price * (1 - pct / HUNDRED), tick_size), tick_size)
+        return quantize_up(last_price * (ONE + pct / HUNDRED), tick_size)
+    return max(quantize_down(last_price * (ONE - pct / HUNDRED), tick_size), tick_size)
 
 
-def slippage_pct(side: Side, price: Decimal, reference: Decimal) -> Decimal:
+def slippage_pct(side: str, price: Decimal, reference: Decimal) -> Decimal:
     """How much worse than ``reference`` the fill ``price`` is, in percent (positive = worse for the trader)."""
     worse_by = price - reference if side == BUY else reference - price
-    return (worse_by / reference * HUNDRED).quantize(SLIPPAGE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return (worse_by / reference * HUNDRED).quantize(SLIPPAGE_QUANTUM, ROUND_HALF_EVEN)  # (positional: see money.py)

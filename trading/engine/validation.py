@@ -24,25 +24,26 @@ Exchange rules (422):
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import Final, cast
 
-from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, is_multiple, quantize_down
+from .money import AMOUNT_PLACES, AMOUNT_QUANTUM, ZERO, is_multiple, quantize_down
 
 from ._text import plain
-from .types import EngineRejection, InstrumentSpec, OrderIntent, OrderType, RejectCode, Side, TimeInForce
+from .types import EngineRejection, Instrument, OrderIntent, OrderType, RejectCode, Side, TimeInForce
 from .types import BUY, GTC, IOC, LIMIT, MARKET, STOP_LIMIT, STOP_LOSS, TAKE_PROFIT, TAKE_PROFIT_LIMIT
 
-PRICED_TYPES = frozenset({LIMIT, STOP_LIMIT, TAKE_PROFIT_LIMIT})
-TRIGGERED_TYPES = frozenset({STOP_LOSS, TAKE_PROFIT, STOP_LIMIT,
+PRICED_TYPES: Final = frozenset({LIMIT, STOP_LIMIT, TAKE_PROFIT_LIMIT})
+TRIGGERED_TYPES: Final = frozenset({STOP_LOSS, TAKE_PROFIT, STOP_LIMIT,
                              TAKE_PROFIT_LIMIT})
 # conditional orders that become a limit order at their ``price`` when they fire (and then rest like one)
-FIRES_AS_LIMIT = frozenset({STOP_LIMIT, TAKE_PROFIT_LIMIT})
+FIRES_AS_LIMIT: Final = frozenset({STOP_LIMIT, TAKE_PROFIT_LIMIT})
 
 
 def _invalid(field: str, message: str) -> EngineRejection:
     return EngineRejection(RejectCode.VALIDATION_ERROR, f"{field}: {message}", {"fields": {field: [message]}})
 
 
-def market_time_in_force(tif: TimeInForce) -> TimeInForce:
+def market_time_in_force(tif: str) -> str:
     """What a market order does with its time in force: ioc and fok as asked, gtc read as ioc."""
     return IOC if tif == GTC else tif
 
@@ -58,7 +59,7 @@ def _enum(enum_cls, value, field: str):
 def _check_shape(intent: OrderIntent) -> None:
     for name in ("quantity", "quote_quantity", "price", "trigger_price"):
         value = getattr(intent, name)
-        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value <= 0):
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value <= ZERO):
             raise _invalid(name, f"must be a positive decimal, got {value!r}")
     if (intent.quantity is None) == (intent.quote_quantity is None):
         raise _invalid("quantity", "give exactly one of quantity and quote_quantity")
@@ -78,7 +79,7 @@ def _check_shape(intent: OrderIntent) -> None:
         raise _invalid("reduce_only", "a buy cannot reduce a spot position; reduce_only is for sells")
 
 
-def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, reference_price: Decimal | None) -> None:
+def _check_exchange_rules(intent: OrderIntent, instrument: Instrument, reference_price: Decimal | None) -> None:
     for name in ("price", "trigger_price"):
         value = getattr(intent, name)
         if value is not None and not is_multiple(value, instrument.tick_size):
@@ -110,7 +111,7 @@ def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, refer
     if quantity is not None and quantity < instrument.min_qty:
         what = (f"quantity {plain(quantity)}" if field == "quantity" else
                 f"quote_quantity {plain(intent.quote_quantity)} {instrument.quote} buys {plain(quantity)} "
-                f"{instrument.base} at {plain(price)}, which")
+                f"{instrument.base} at {plain(cast(Decimal, price))}, which")
         raise EngineRejection(
             RejectCode.INVALID_QUANTITY,
             f"{what} is below the minimum {plain(instrument.min_qty)} {instrument.base}",
@@ -127,7 +128,7 @@ def _check_exchange_rules(intent: OrderIntent, instrument: InstrumentSpec, refer
             {"field": field, "notional": str(notional), "min_notional": str(instrument.min_notional)})
 
 
-def validate_intent(intent: OrderIntent, instrument: InstrumentSpec, *,
+def validate_intent(intent: OrderIntent, instrument: Instrument, *,
                     reference_price: Decimal | None = None) -> OrderIntent:
     """The order, normalised (enums parsed, market gtc -> ioc), or ``EngineRejection`` on the first broken rule.
 
