@@ -146,18 +146,31 @@ def main():
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     print(f"\nin-memory driver, {args.driver_orders} market orders placed+filled+settled (20 wallets, buys and sells, "
           f"no book; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
-    # The target is about backtests, and a backtest consumes the driver's events every step (backtests/runner.py
-    # clears ex.events after each candle): that is the headline. The other way, every event of the run stays alive
-    # in ex.events and the garbage collector walks them all again and again, printed beside it.
-    for label, drain in (("as a backtest runs it, events consumed after every 500 orders", True),
-                         ("events kept for the whole run (nothing consumes them)", False)):
+    # The target is about backtests. A backtest consumes the driver's events every step (backtests/runner.py clears
+    # ex.events after each candle) in a process whose collector is set as every platform process sets it
+    # (common/gc_tuning.py, from CommonConfig.ready): that is the headline. Beside it, the same with every event of
+    # the run kept alive in ex.events, and with Python's default collector thresholds.
+    import gc
+
+    from common import gc_tuning
+
+    python_default = gc.get_threshold()
+    runs = (("as a backtest runs it: events consumed after every 500 orders, collector as the platform sets it "
+             f"{gc_tuning.GEN0_THRESHOLD}", True, gc_tuning.GEN0_THRESHOLD, True),
+            ("events kept for the whole run (nothing consumes them), same collector", False,
+             gc_tuning.GEN0_THRESHOLD, False),
+            (f"events consumed, Python's default collector thresholds {python_default}", True, python_default[0],
+             False))
+    for label, drain, gen0, headline in runs:
+        gc.set_threshold(gen0, *python_default[1:])
+        gc.collect()
         median, p99, n, best, cpu_median, cpu_best = driver_run(args.driver_orders, drain=drain)
         print(f"  {label}:")
         print(f"    wall per order: median {median:.2f} us, p99 (of 500-order batches) {p99:.2f} us, best batch "
               f"{best:.2f} us ({1e6 / best:,.0f}/s: what an idle CPU gives; the machine may be shared)")
         print(f"    CPU per order (this process): median {cpu_median:.2f} us, best batch {cpu_best:.2f} us "
               f"({1e6 / cpu_median:,.0f} orders per CPU-second)")
-        print(f"    throughput: {1e6 / median:,.0f} orders/s wall" + (" (target >= 50,000/s)" if drain else "")
+        print(f"    throughput: {1e6 / median:,.0f} orders/s wall" + (" (target >= 50,000/s)" if headline else "")
               + f"; {median / base:.0f}x the baseline")
 
 if __name__ == "__main__":

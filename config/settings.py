@@ -437,6 +437,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the balance read), so PostgreSQL stops re-planning them; bench/auth_read.py measures the difference.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING",
                                                                                      default=False)
+# The cyclic garbage collector's young-generation threshold in every process (common/gc_tuning.py; Python's is 700,
+# which ran a collection about every ten engine orders); 0 keeps Python's.
+GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=20_000)
 # Agent keys resolved in the last N seconds are reused by each process without a database query, while the
 # "agent-auth" generation in Redis stands still (agents/keycache.py); 0 turns the cache off.
 AGENT_KEY_CACHE_SECONDS = env.float("AGENT_KEY_CACHE_SECONDS", default=10.0)
