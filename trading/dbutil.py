@@ -201,13 +201,14 @@ def insert_rows(model, objs, *, after: tuple | None = None) -> list:
         return objs
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
+    if after is not None:  # prepared first: its auto_now_add stamps come before those of objs, as if inserted first
+        first_sql, first_params = insert_rows_sql(after[0], after[1])
     if len(objs) == 1:  # one row: its pk comes back with it, no ordering to keep (see _as_values)
         sql = f"{_insert_values_plan(model, 1)} RETURNING {_qn(model._meta.pk.column)}"
         params = _insert_params(model, objs, rows=True)[1]
     else:
         (_, sql), params = _insert_params(model, objs)
     if after is not None:
-        first_sql, first_params = insert_rows_sql(after[0], after[1])
         sql, params = f"WITH first_ AS ({first_sql}) {sql}", first_params + params
     with connection.cursor() as cur:
         cur.execute(sql, params)

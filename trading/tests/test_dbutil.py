@@ -1,5 +1,6 @@
 """``trading.dbutil``: one-statement writes give the rows the ORM would have written."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -78,3 +79,23 @@ def test_row_values_are_the_column_values(agent_factory):
     expected = [_column_values(c, [order], kind)[0] for c, kind in cols]
     got = _rows_values(cols, [order])
     assert [(type(v), v) for v in got] == [(type(v), v) for v in expected]
+
+
+def test_rows_inserted_after_others_are_stamped_after_them(agent_factory):
+    """``insert_rows(..., after=...)``: one statement, and the first rows' ``auto_now_add`` come first (a placed
+    order is created before its fills, as when they were two statements)."""
+    from trading.models import Fill, Order
+
+    agent, _ = agent_factory()
+    wallet = current_wallet(agent)
+    order = Order(id=uuid.uuid4(), wallet=wallet, agent=agent, symbol="BTCUSDT", base_asset="BTC",
+                  quote_asset="USDT", side="buy", type="market", time_in_force="ioc", quantity=Decimal("0.001"),
+                  status="filled", locked_asset="USDT", maker_fee_bps=8, taker_fee_bps=10)
+    fills = [Fill(order=order, seq=i, wallet=wallet, agent=agent, symbol="BTCUSDT", side="buy",
+                  price=Decimal(60000), quantity=Decimal("0.0005"), quote_amount=Decimal(30), fee=Decimal("0.03"),
+                  fee_asset="USDT", liquidity="taker") for i in (1, 2)]
+    insert_rows(Fill, fills, after=(Order, [order]))
+    stored = Order.objects.get(pk=order.pk)
+    got = list(Fill.objects.filter(order=stored).order_by("seq"))
+    assert [f.pk for f in got] == [f.pk for f in fills] and not order._state.adding
+    assert all(f.created_at >= stored.created_at for f in got)
