@@ -58,7 +58,7 @@ BLOCKS = [
     ("trading.services.settlement.lc", "settle"),
     ("trading.services.settlement", "wallet_post_many"),
     ("trading.services.settlement", "insert_rows"),
-    ("trading.services.settlement", "bulk_update_rows"),
+    ("trading.wallet", "update_then_insert"),
     ("django.db.backends.base.base.BaseDatabaseWrapper", "commit"),
     ("django.db.backends.base.base.BaseDatabaseWrapper", "run_and_clear_commit_hooks"),
     ("streams.subscribers", "_publish"),
@@ -83,7 +83,9 @@ def timed_blocks() -> dict:
             for attr in parts[i:]:
                 obj = getattr(obj, attr)
             break
-        real = getattr(obj, name)
+        real = getattr(obj, name, None)
+        if real is None:  # not on this version of the order path
+            continue
         key = f"{where.rsplit('.', 1)[-1]}.{name}"
         out[key] = [0, 0.0]
 

@@ -110,19 +110,29 @@ def _as_values(rows: int, columns: int) -> bool:
     return rows == 1 or rows * columns <= FEW_VALUES
 
 
-def _values_list(cols, rows: int) -> str:
-    """``(%s::type, ...), ...``: ``rows`` rows of ``cols``, each value cast to its column's type."""
-    row = "(" + ", ".join(f"%s::{c.db_type(connection)}" for c in cols) + ")"
-    return ", ".join([row] * rows)
+def _values_list(cols, nulls: tuple[bool, ...]) -> str:
+    """``(%s::type, ...), ...``: rows of ``cols``, each value cast to its column's type; a value that is None
+    (``nulls``, row after row) is written as ``NULL::type`` into the text instead of being a parameter. Fewer
+    parameters: psycopg caches the parsing of a statement's text only up to 50 of them (a placed order's row and
+    its fill, in one statement, have 51), and a None costs a parameter's adaptation for nothing."""
+    types = [c.db_type(connection) for c in cols]
+    rows = [nulls[i:i + len(cols)] for i in range(0, len(nulls), len(cols))]
+    return ", ".join("(" + ", ".join(f"{'NULL' if null else '%s'}::{t}" for null, t in zip(row, types)) + ")"
+                     for row in rows)
+
+
+def _without_nulls(values: list) -> tuple[tuple[bool, ...], list]:
+    """(which of ``values`` are None, the others): the NULL layout of a VALUES list and its parameters."""
+    return tuple(v is None for v in values), [v for v in values if v is not None]
 
 
 @functools.cache
-def _update_values_plan(model, fields: tuple[str, ...], rows: int) -> str:
+def _update_values_plan(model, fields: tuple[str, ...], nulls: tuple[bool, ...]) -> str:
     meta = model._meta
     cols = [meta.pk] + [meta.get_field(f) for f in fields]
     names = [_qn(c.column) for c in cols]
     set_sql = ", ".join(f"{n} = v.{n}" for n in names[1:])
-    return (f"UPDATE {_qn(meta.db_table)} AS t SET {set_sql} FROM (VALUES {_values_list(cols, rows)}) "
+    return (f"UPDATE {_qn(meta.db_table)} AS t SET {set_sql} FROM (VALUES {_values_list(cols, nulls)}) "
             f"AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}")
 
 
@@ -131,7 +141,8 @@ def update_rows_sql(model, objs, fields: list[str]) -> tuple[str, list]:
     for a few rows)."""
     sql, cols = _update_plan(model, tuple(fields))
     if _as_values(len(objs), len(cols)):
-        return _update_values_plan(model, tuple(fields), len(objs)), _rows_values(cols, objs)
+        nulls, params = _without_nulls(_rows_values(cols, objs))
+        return _update_values_plan(model, tuple(fields), nulls), params
     return sql, [_column_values(c, objs, kind) for c, kind in cols]
 
 
@@ -168,19 +179,20 @@ def _insert_as_values(model, objs) -> bool:
 
 
 @functools.cache
-def _insert_values_plan(model, rows: int) -> str:
-    """``INSERT INTO t (...) VALUES (...), ...`` of ``rows`` rows, the columns of ``_insert_plan``."""
+def _insert_values_plan(model, nulls: tuple[bool, ...]) -> str:
+    """``INSERT INTO t (...) VALUES (...), ...``: the columns of ``_insert_plan``, NULLs where ``nulls`` says."""
     _, _, cols, _ = _insert_plan(model)
     cols = [c for c, _ in cols]
     return (f"INSERT INTO {_qn(model._meta.db_table)} ({', '.join(_qn(c.column) for c in cols)}) "
-            f"VALUES {_values_list(cols, rows)}")
+            f"VALUES {_values_list(cols, nulls)}")
 
 
 def insert_rows_sql(model, objs) -> tuple[str, list]:
     """``INSERT INTO t (...) SELECT * FROM unnest(arrays)`` for ``objs`` (auto primary keys left to the database,
     ``auto_now_add`` fields filled in); ``INSERT ... VALUES`` for a few rows."""
     if _insert_as_values(model, objs):
-        return _insert_values_plan(model, len(objs)), _insert_params(model, objs, rows=True)[1]
+        nulls, params = _without_nulls(_insert_params(model, objs, rows=True)[1])
+        return _insert_values_plan(model, nulls), params
     (plain, _), params = _insert_params(model, objs)
     return plain, params
 
@@ -204,8 +216,8 @@ def insert_rows(model, objs, *, after: tuple | None = None) -> list:
     if after is not None:  # prepared first: its auto_now_add stamps come before those of objs, as if inserted first
         first_sql, first_params = insert_rows_sql(after[0], after[1])
     if len(objs) == 1:  # one row: its pk comes back with it, no ordering to keep (see _as_values)
-        sql = f"{_insert_values_plan(model, 1)} RETURNING {_qn(model._meta.pk.column)}"
-        params = _insert_params(model, objs, rows=True)[1]
+        nulls, params = _without_nulls(_insert_params(model, objs, rows=True)[1])
+        sql = f"{_insert_values_plan(model, nulls)} RETURNING {_qn(model._meta.pk.column)}"
     else:
         (_, sql), params = _insert_params(model, objs)
     if after is not None:

@@ -99,3 +99,7 @@ def test_rows_inserted_after_others_are_stamped_after_them(agent_factory):
     got = list(Fill.objects.filter(order=stored).order_by("seq"))
     assert [f.pk for f in got] == [f.pk for f in fills] and not order._state.adding
     assert all(f.created_at >= stored.created_at for f in got)
+    # None values are NULLs written into the statement, the others parameters: each in its own column
+    assert (stored.price, stored.trigger_price, stored.client_order_id, stored.quantity, stored.taker_fee_bps) == (
+        None, None, None, Decimal("0.001"), Decimal(10))
+    assert [(f.seq, f.price, f.fee, f.liquidity) for f in got] == [(i, 60000, Decimal("0.03"), "taker") for i in (1, 2)]
