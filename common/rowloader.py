@@ -60,13 +60,15 @@ class RowLoader:
         connection = connections[self.using]
         return self.fetch_where(f't0."{field.column}" = %s', [field.get_db_prep_value(value, connection)])
 
-    def fetch_where(self, where: str, params: list, order_by: str = "") -> list:
+    def fetch_where(self, where: str, params: list, order_by: str = "", tail: str = "") -> list:
         """Like :meth:`fetch` with a SQL condition of your own on the aliases ``t0`` (the base model), ``t1``...
-        (the relations, in order). ``params`` must already be database values (``field.get_db_prep_value``)."""
+        (the relations, in order). ``params`` must already be database values (``field.get_db_prep_value``).
+        ``tail`` follows the ORDER BY: ``LIMIT 1``, ``FOR NO KEY UPDATE OF t0``."""
         plan, _ = self._plan
         converters = self._converters
         connection = connections[self.using]  # this thread's
-        sql = f"{self._select} WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "")
+        sql = f"{self._select} WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "") + (
+            f" {tail}" if tail else "")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()

@@ -74,11 +74,13 @@ MIDDLEWARE = [
     "common.metrics.MetricsMiddleware",  # outermost: times and counts every response, whatever produced it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware, passed over by API requests without cookies
+    # (common/middleware.py): the admin and browser pages get them whole.
+    "common.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "common.middleware.CsrfViewMiddleware",
+    "common.middleware.AuthenticationMiddleware",
+    "common.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.ratelimit.RateLimitHeadersMiddleware",
 ]

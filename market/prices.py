@@ -13,6 +13,8 @@ because a replayed tick carries an old candle time by design.
 
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -151,8 +153,51 @@ def _decode(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
+# --- one read per pair within a block ---------------------------------------------------------------------------------
+_memo: ContextVar[dict | None] = ContextVar("market_prices_memo", default=None)
+_MISSING = object()
+
+
+@contextmanager
+def one_read_per_pair():
+    """Within the block, a pair's hash is read from the store once: a later read of fields already read gets the
+    first read's values (a read of other fields reads again). A placement prices its pair up to three times (the
+    engine's market state, the risk valuation, the stream message's position mark): one snapshot now serves all
+    three, the one the order was executed against. A nested block shares the outermost one's reads."""
+    if _memo.get() is not None:
+        yield
+        return
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _remembered(memo: dict | None, symbol: str, fields: tuple[str, ...]):
+    """The block's earlier read of ``fields`` of ``symbol`` (None: no price then), or ``_MISSING``."""
+    if memo is None:
+        return _MISSING
+    raw = memo.get(symbol, _MISSING)
+    if raw is None or raw is _MISSING:
+        return raw
+    if all(f in raw for f in fields):
+        return {f: raw[f] for f in fields}
+    return _MISSING
+
+
 def _read(symbol: str, fields: tuple[str, ...]) -> dict | None:
     """The pair's stored fields (strings), or None when no price was ever written. One round trip."""
+    memo = _memo.get()
+    raw = _remembered(memo, symbol, fields)
+    if raw is _MISSING:
+        raw = _read_store(symbol, fields)
+        if memo is not None:
+            memo[symbol] = raw
+    return raw
+
+
+def _read_store(symbol: str, fields: tuple[str, ...]) -> dict | None:
     redis = get_redis()
     if redis is None:
         state = cache.get(keys.pair_key(symbol))
@@ -166,6 +211,19 @@ def _read(symbol: str, fields: tuple[str, ...]) -> dict | None:
 
 
 def _read_many(symbols: list[str], fields: tuple[str, ...]) -> dict[str, dict | None]:
+    memo = _memo.get()
+    if memo is None:
+        return _read_many_store(symbols, fields)
+    out = {s: _remembered(memo, s, fields) for s in symbols}
+    missing = [s for s, raw in out.items() if raw is _MISSING]
+    if missing:
+        read = _read_many_store(missing, fields)
+        memo.update(read)
+        out.update(read)
+    return out
+
+
+def _read_many_store(symbols: list[str], fields: tuple[str, ...]) -> dict[str, dict | None]:
     redis = get_redis()
     if redis is None:
         states = cache.get_many([keys.pair_key(s) for s in symbols])

@@ -16,24 +16,25 @@ Every function needs a transaction (``transaction.atomic``).
 from django.db import connection, transaction
 from django.db.models import Q
 
+from common.rowloader import RowLoader
 from trading.models import OPEN_ORDER_STATUSES, Balance, Order, Position
 
 LOCK = {"of": ("self",), "no_key": True}
 
 
 # The two locks every placement takes, written as SQL on PostgreSQL: the ORM spent longer compiling them than PostgreSQL spent
-# running them. Same statements as select_for_update(**LOCK).filter(...).order_by(...).
-_LOCK_WALLET_SQL = (f'SELECT * FROM "{Balance._meta.db_table}" WHERE "wallet_id" = %s ORDER BY "asset" '
-                    f'FOR NO KEY UPDATE OF "{Balance._meta.db_table}"')
-_LOCK_POSITIONS_SQL = (f'SELECT * FROM "{Position._meta.db_table}" WHERE ("wallet_id", "symbol") IN ({{}}) '
-                       f'ORDER BY "wallet_id", "symbol" FOR NO KEY UPDATE OF "{Position._meta.db_table}"')
+# running them. Same statements as select_for_update(**LOCK).filter(...).order_by(...), loaded by a RowLoader (its
+# SELECT built once; a RawQuerySet matched its columns to the model's fields on every call).
+_BALANCES = RowLoader(Balance)
+_POSITIONS = RowLoader(Position)
+_FOR_NO_KEY_UPDATE = "FOR NO KEY UPDATE OF t0"
 
 
-def _locked(model, sql: str, params: list) -> list:
-    """The rows of a raw ``SELECT ... FOR NO KEY UPDATE``, refused outside a transaction like select_for_update."""
+def _locked(loader: RowLoader, where: str, params: list, order_by: str) -> list:
+    """The rows of a ``SELECT ... FOR NO KEY UPDATE``, refused outside a transaction like select_for_update."""
     if transaction.get_connection().get_autocommit():
         raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-    return list(model.objects.raw(sql, params))
+    return loader.fetch_where(where, params, order_by=order_by, tail=_FOR_NO_KEY_UPDATE)
 
 
 # --- order rows ---------------------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def lock_wallet(*, wallet_id, assets=()) -> dict[str, Balance]:
     if connection.vendor != "postgresql":  # embedded mode (SQLite): no row locks, UUIDs stored differently
         return {b.asset: b for b in
                 Balance.objects.select_for_update(**LOCK).filter(wallet_id=wallet_id).order_by("asset")}
-    return {b.asset: b for b in _locked(Balance, _LOCK_WALLET_SQL, [wallet_id])}
+    return {b.asset: b for b in _locked(_BALANCES, 't0."wallet_id" = %s', [wallet_id], 't0."asset"')}
 
 
 def lock_balances(*, keys) -> dict[tuple[str, str], Balance]:
@@ -135,8 +136,8 @@ def lock_positions(*, keys: dict) -> dict[tuple[str, str], Position]:
             rows = Position.objects.select_for_update(**LOCK).filter(match).order_by("wallet_id", "symbol")
             return {(str(p.wallet_id), p.symbol): p for p in rows}
         pairs = sorted(keys)
-        sql = _LOCK_POSITIONS_SQL.format(", ".join(["(%s::uuid, %s)"] * len(pairs)))
-        rows = _locked(Position, sql, [v for pair in pairs for v in pair])
+        where = f'(t0."wallet_id", t0."symbol") IN ({", ".join(["(%s::uuid, %s)"] * len(pairs))})'
+        rows = _locked(_POSITIONS, where, [v for pair in pairs for v in pair], 't0."wallet_id", t0."symbol"')
         return {(str(p.wallet_id), p.symbol): p for p in rows}
 
     found = select()

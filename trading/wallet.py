@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from common.errors import BusinessRejection
 from common.money import ZERO, fmt
-from trading.dbutil import update_then_insert
+from common.rowloader import RowLoader
+from trading.dbutil import bulk_update_rows, update_then_insert
 from trading import locks
 from trading.models import Balance, LedgerEntry, Wallet
 
@@ -92,8 +93,10 @@ def current_wallet_condition(alias: str = "") -> str:
     return f'(({p}"kind" = %s AND {p}"retired_at" IS NULL) OR {p}"routed")'
 
 
-_CURRENT_WALLET_SQL = (f'SELECT * FROM "{Wallet._meta.db_table}" WHERE "agent_id" = %s '
-                       f'AND {current_wallet_condition()} ORDER BY "routed" DESC LIMIT 1')
+# Loaded with a RowLoader (SQL built once): a RawQuerySet resolves its columns against the model on every call,
+# about as much Python as the statement's own round trip.
+_WALLETS = RowLoader(Wallet)
+_CURRENT_WALLET_WHERE = f't0."agent_id" = %s AND {current_wallet_condition("t0")}'
 
 
 def current_wallet(agent) -> Wallet:
@@ -106,8 +109,9 @@ def current_wallet(agent) -> Wallet:
     # .order_by("-routed").first().
     # PostgreSQL only (embedded mode's SQLite stores UUIDs differently): elsewhere the ORM writes it.
     if connection.vendor == "postgresql":
-        wallet = next(iter(Wallet.objects.raw(_CURRENT_WALLET_SQL, [getattr(agent, "pk", agent), Wallet.Kind.MAIN])),
-                      None)
+        found = _WALLETS.fetch_where(_CURRENT_WALLET_WHERE, [getattr(agent, "pk", agent), Wallet.Kind.MAIN],
+                                     order_by='t0."routed" DESC', tail="LIMIT 1")
+        wallet = found[0] if found else None
     else:
         wallet = (Wallet.objects.filter(Q(kind=Wallet.Kind.MAIN, retired_at__isnull=True) | Q(routed=True),
                                         agent=agent).order_by("-routed").first())
@@ -156,24 +160,30 @@ class Posting:
     ref_id: str = ""
 
 
-def wallet_post_many(postings: list[Posting], *, locked: dict | None = None) -> dict[tuple[str, str], Balance]:
+def wallet_post_many(postings: list[Posting], *, locked: dict | None = None,
+                     with_updates: tuple = ()) -> dict[tuple[str, str], Balance]:
     """Apply ``postings`` (any wallets) in order, atomically: the rules of ``wallet_post`` (one ledger row per
     movement, nothing below zero) with one lock query, one UPDATE for all changed balances and one INSERT for all
     ledger rows, whatever the number of postings. Raises ``InsufficientBalance`` and writes nothing if any movement
     would take a balance below zero at its point in the sequence.
 
     ``locked``: the result of ``trading.locks.lock_balances`` for these postings, when the caller already holds the locks
-    in this transaction (saves the lock query; its values must be current)."""
+    in this transaction (saves the lock query; its values must be current).
+
+    ``with_updates``: ``(model, rows, fields)`` the caller writes along with the postings, in the same statement
+    (a settlement's orders and positions), written even when there is nothing to post."""
     postings = [p for p in postings if any(m.available or m.locked for m in p.movements)]
     if not postings:
+        for model, rows, fields in with_updates:
+            bulk_update_rows(model, rows, fields)
         return {}
     # No savepoint: every check runs before the first write, so a refusal leaves nothing to undo (and a database
     # error aborts the caller's transaction anyway). Saves two round trips on the hot path.
     with transaction.atomic(savepoint=False):
-        return _post_many(postings, locked)
+        return _post_many(postings, locked, with_updates)
 
 
-def _post_many(postings, locked):
+def _post_many(postings, locked, with_updates=()):
     keys = {(str(p.wallet_id), m.asset) for p in postings for m in p.movements}
     balances = locked if locked is not None and keys <= locked.keys() else locks.lock_balances(keys=keys)
     ledger = []
@@ -200,5 +210,5 @@ def _post_many(postings, locked):
     for b in rows:
         b.updated_at = now
     # the balance UPDATE and the ledger INSERT in one statement: one round trip per posting batch
-    update_then_insert(Balance, rows, ["available", "locked", "updated_at"], LedgerEntry, ledger)
+    update_then_insert(Balance, rows, ["available", "locked", "updated_at"], LedgerEntry, ledger, also=with_updates)
     return balances

@@ -4,6 +4,7 @@ The tiers and the rate are the engine's (``trading.engine.fees``); this module o
 keeps the rate it was accepted at (``maker_fee_bps`` / ``taker_fee_bps``), so its fills never need this again.
 """
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -30,19 +31,44 @@ def fee_tiers():
     return _tiers(repr(settings.FEE_TIERS))
 
 
+# Redis key -> (volume, time.monotonic() at which Redis expires it): the Redis entry, kept in this process until the
+# moment Redis itself drops it (read with its PTTL), so a volume is exactly as stale as the Redis cache lets it be,
+# and a placement reads it from Redis once per wallet per FEE_VOLUME_CACHE_SECONDS instead of once per order.
+# Nothing rewrites an entry before it expires (it is only SET when missing).
+_volumes: dict[str, tuple[Decimal, float]] = {}
+_VOLUMES_MAX = 100_000
+
+
+def _remember(key: str, volume: Decimal, expires: float) -> None:
+    if len(_volumes) >= _VOLUMES_MAX:
+        _volumes.clear()
+    _volumes[key] = (volume, expires)
+
+
 def wallet_volume_30d(*, wallet_id) -> Decimal:
     """Quote volume of the wallet's fills over the last 30 days (cached ``FEE_VOLUME_CACHE_SECONDS``)."""
     redis = get_redis()
     key = f"{settings.TRADING_KEY_PREFIX}:vol30d:{wallet_id}"
     if redis is not None:
-        cached = redis.get(key)
+        now = time.monotonic()
+        held = _volumes.get(key)
+        if held is not None and held[1] > now:
+            return held[0]
+        pipe = redis.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.pttl(key)
+        cached, pttl = pipe.execute()
         if cached is not None:
-            return Decimal(cached.decode())
+            volume = Decimal(cached.decode())
+            if pttl > 0:
+                _remember(key, volume, now + pttl / 1000)
+            return volume
     since = timezone.now() - VOLUME_WINDOW
     volume = Fill.objects.filter(wallet_id=wallet_id, created_at__gte=since).aggregate(
         v=Sum("quote_amount"))["v"] or ZERO
     if redis is not None:
         redis.set(key, str(volume), ex=settings.FEE_VOLUME_CACHE_SECONDS)
+        _remember(key, volume, now + settings.FEE_VOLUME_CACHE_SECONDS)
     return volume
 
 

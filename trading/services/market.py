@@ -49,6 +49,13 @@ def market_state(symbol: str, *, require_fresh: bool = False) -> MarketState:
     return state
 
 
+def one_read_per_pair():
+    """A block in which each pair's market data is read once (``market.prices.one_read_per_pair``)."""
+    from market import prices
+
+    return prices.one_read_per_pair()
+
+
 def last_prices(symbols: list[str]) -> dict[str, Decimal]:
     """Last price of each symbol that has one (one Redis round trip), for valuations."""
     from trading.selectors import last_prices as read

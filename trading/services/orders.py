@@ -196,7 +196,16 @@ def _record_trips(trips: list, now) -> None:
 # --- services -------------------------------------------------------------------------------------------------------
 
 def order_place(*, agent, wallet: Wallet, intent: OrderIntent, client_order_id: str | None = None) -> Placement:
-    """Accept an order (or return the one an earlier request with the same client_order_id made)."""
+    """Accept an order (or return the one an earlier request with the same client_order_id made).
+
+    The pair's market data is read once for the whole placement (``market.one_read_per_pair``): the engine's
+    preparation, the risk valuation and the stream message after commit price it with the same snapshot, the one
+    the order was executed against."""
+    with market.one_read_per_pair():
+        return _place(agent=agent, wallet=wallet, intent=intent, client_order_id=client_order_id)
+
+
+def _place(*, agent, wallet: Wallet, intent: OrderIntent, client_order_id: str | None) -> Placement:
     digest = body_hash(intent)
     if client_order_id:
         existing = _by_client_id(wallet, client_order_id)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from common import events as bus
 from trading import locks
-from trading.dbutil import bulk_update_rows, insert_rows
+from trading.dbutil import insert_rows
 from trading.engine import events as ev
 from trading.engine import lifecycle as lc
 from trading.engine.types import OrderStatus, OrderType, PositionState, Side, TimeInForce
@@ -181,14 +181,13 @@ def _persist(done_items, balances, positions, now, events: list, accepted: lc.Ac
              awaited: set = frozenset()) -> Outcome:
     """Write a batch: fills (their ids are the ledger's references), ledger postings, orders, positions; hand the
     events on after commit."""
-    if accepted is not None:  # the ORM's save() compiles its INSERT per call: more Python than the statement's run
-        insert_rows(Order, [done_items[0][0]])
     fills = [Fill(order=order, seq=f.seq, wallet_id=order.wallet_id, agent_id=order.agent_id, symbol=f.symbol,
                   side=str(f.side), price=f.price, quantity=f.quantity, quote_amount=f.quote_amount, fee=f.fee,
                   fee_asset=f.fee_asset, liquidity=str(f.liquidity), slippage_pct=f.slippage_pct,
                   realized_pnl=f.realized_pnl, created_at=now)
              for order, done in done_items if done is not None for f in done.fills]
-    insert_rows(Fill, fills)
+    # a placed order's row goes in with its fills, one statement (the ORM's save() compiled its INSERT per call)
+    insert_rows(Fill, fills, after=(Order, [done_items[0][0]]) if accepted is not None else None)
     fill_ids = {(str(f.order_id), f.seq): f.pk for f in fills}
     postings = [Posting(p.wallet_id, p.movements, p.reason, p.ref_type, p.order_id)
                 for p in (accepted.postings if accepted is not None else ())]
@@ -209,11 +208,10 @@ def _persist(done_items, balances, positions, now, events: list, accepted: lc.Ac
             if e.type == ev.FILL:
                 e.data["id"] = fill_ids[(e.data["order_id"], e.data["seq"])]
         events += done.events
-    wallet_post_many(postings, locked=balances)
     orders = [order for order, _ in done_items]
-    bulk_update_rows(Order, orders if accepted is None else orders[1:], ORDER_FIELDS)
-    if positions:
-        bulk_update_rows(Position, positions, POSITION_FIELDS)
+    # the ledger, the orders and the positions: one statement
+    wallet_post_many(postings, locked=balances, with_updates=(
+        (Order, orders if accepted is None else orders[1:], ORDER_FIELDS), (Position, positions, POSITION_FIELDS)))
     after_commit(events, signals=[(o.pk, o.status) for o in orders if o.pk in awaited])
     return Outcome(orders=orders, fills=fills, positions=positions, events=events)
 
