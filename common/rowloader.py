@@ -69,7 +69,11 @@ class RowLoader:
         connection = connections[self.using]  # this thread's
         sql = f"{self._select} WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "") + (
             f" {tail}" if tail else "")
-        with connection.cursor() as cursor:
+        # PostgreSQL: prepared once per connection (common/db/postgresql); these few statements run on every
+        # request, and planning them cost PostgreSQL more than running them (the balance read: 0.13-0.16 ms of its
+        # CPU as text, 0.04 ms prepared)
+        prepared = getattr(connection, "prepared_cursor", None)
+        with (prepared or connection.cursor)() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         out = []
