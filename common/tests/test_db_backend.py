@@ -69,5 +69,6 @@ def test_prepared_cursor_prepares_once_and_counts_as_a_query(own_connection, dja
     with own_connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%prepared-test%"])
         assert cursor.fetchone() == (1,)
-    with django_assert_num_queries(1), connection.prepared_cursor() as cursor:  # seen by Django like any query
-        cursor.execute(sql, [1])
+    with django_assert_num_queries(1) as captured, connection.prepared_cursor() as cursor:  # seen like any query
+        cursor.execute(sql, [41])
+    assert captured.captured_queries[0]["sql"] == "SELECT 41::int + 1 /* prepared-test */"  # with its values

@@ -20,7 +20,8 @@
 import select
 
 from django.db.backends.postgresql import base
-from psycopg import Cursor
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from psycopg import Cursor, errors
 
 
 class PreparedCursor(base.CursorMixin, Cursor):
@@ -31,6 +32,19 @@ class PreparedCursor(base.CursorMixin, Cursor):
         return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
 
+class DatabaseOperations(PostgresOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """The SQL of a query as logged or captured (DEBUG, ``CaptureQueriesContext``): a prepared statement's text
+        has $n placeholders (or none at all once prepared), so it is shown with its values bound client side, as
+        Django shows every statement when server-side binding is on."""
+        if isinstance(cursor, PreparedCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except errors.DataError:
+                return sql
+        return super().last_executed_query(cursor, sql, params)
+
+
 # psycopg's count of executions before it prepares a statement on its own. Django sets none (never prepare, which
 # also ignores an explicit prepare=True); this count is never reached, so only PreparedCursor's statements prepare.
 # (Django's default client-side-binding cursors never prepare whatever the count.)
@@ -38,6 +52,8 @@ ONLY_WHEN_ASKED = 2**31 - 1
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self):
         params = super().get_connection_params()
         if params.get("prepare_threshold") is None:
