@@ -59,15 +59,26 @@ def _request(host: str, port: int, key: str, body: dict) -> bytes:
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode() + payload
 
 
-async def _client(host, port, agents, symbol, qty, deadline, warmup_until, out):
+async def _client(host, port, agents, symbol, qty, deadline, warmup_until, out, period=None, first_send=None):
+    """One keep-alive connection sending orders one after the other.
+
+    Closed loop (``period`` None): the next request goes as soon as the last response is in; latency is request to
+    response. Open loop: the k-th request is due at ``first_send + k * period`` whatever the responses do, and its
+    latency runs from that due time (a late response delays the next send, and that delay counts: no coordinated
+    omission, as wrk2 measures)."""
     reader, writer = await asyncio.open_connection(host, port)
     side = {key: "buy" for key in agents}
     i = 0
-    while time.perf_counter() < deadline:
+    while True:
+        due = None if period is None else first_send + i * period
+        if (due if due is not None else time.perf_counter()) >= deadline:
+            break
+        if due is not None and due > time.perf_counter():
+            await asyncio.sleep(due - time.perf_counter())
         key = agents[i % len(agents)]
         i += 1
         body = {"symbol": symbol, "side": side[key], "type": "market", "quantity": qty}
-        started = time.perf_counter()
+        started = time.perf_counter() if due is None else due
         writer.write(_request(host, port, key, body))
         head = await reader.readuntil(b"\r\n\r\n")
         length = 0
@@ -88,16 +99,21 @@ async def _client(host, port, agents, symbol, qty, deadline, warmup_until, out):
                     code = json.loads(data)["error"]["code"]
                 except (ValueError, KeyError, TypeError):
                     code = "?"
-            out.append((elapsed, status, filled, code))
+            out.append((elapsed, status, filled, code, time.perf_counter() <= deadline))
     writer.close()
 
 
-def _load(host, port, keys_per_client, symbol, qty, seconds, warmup, queue):
+def _load(host, port, keys_per_client, symbol, qty, seconds, warmup, queue, rate=None):
+    """The load: closed loop, or open loop at ``rate`` orders/s in all (each client sends every
+    ``len(clients) / rate`` seconds, the clients' schedules evenly staggered)."""
     async def main():
         out = []
         start = time.perf_counter()
-        await asyncio.gather(*(_client(host, port, keys, symbol, qty, start + warmup + seconds, start + warmup, out)
-                               for keys in keys_per_client))
+        n = len(keys_per_client)
+        period = None if not rate else n / rate
+        await asyncio.gather(*(_client(host, port, keys, symbol, qty, start + warmup + seconds, start + warmup, out,
+                                       period=period, first_send=None if period is None else start + c * period / n)
+                               for c, keys in enumerate(keys_per_client)))
         return out
 
     try:
@@ -231,10 +247,8 @@ def stop(proc: subprocess.Popen) -> None:
 
 # --- part 1 ----------------------------------------------------------------------------------------------------------
 def part_market_orders(args, env, tag, fill: str = "placement") -> float:
-    from django.db.models import F
-
-    from trading.models import Order
-
+    """Part 1 on one server: the closed loop (throughput at saturation), then, with ``--rate``, the open loop at that
+    offered rate (latency at a given throughput). Returns the closed loop's orders/s."""
     agents = make_agents(args.agents, starting_balance="1000000", tag=f"{tag}-m")
     symbol = "BTCUSDT"
     set_market(symbol, "60000")
@@ -256,45 +270,64 @@ def part_market_orders(args, env, tag, fill: str = "placement") -> float:
             set_market(symbol, "60000")
 
     threading.Thread(target=feed, daemon=True).start()
+    where = "in the placing transaction" if fill == "placement" else "by the worker"
+    setup = (f"{args.agents} agents, {args.clients} keep-alive clients, {args.seconds} s (+{args.warmup} s warm-up), "
+             f"{args.server} x{args.web_workers}" + (f"x{args.threads} threads" if args.server == "gthread" else "")
+             + ", 1 Celery worker (2 procs)")
     try:
         with ProductionServer(kind=args.server, workers=args.web_workers, threads=args.threads,
                               env=server_env) as server:
-            queue = multiprocessing.Queue()
-            since = time.time()
-            proc = multiprocessing.Process(target=_load, args=(server.host, server.port, keys_per_client, symbol,
-                                                               "0.001", args.seconds, args.warmup, queue))
-            proc.start()
-            time.sleep(args.warmup)
-            groups = process_groups(server.process.pid, worker.pid, proc.pid)
-            cpu_before = cpu_snapshot(groups)
-            results = queue.get(timeout=args.seconds + args.warmup + 120)
-            groups = {k: v for k, v in process_groups(server.process.pid, worker.pid, proc.pid).items()}
-            cpu_after = cpu_snapshot({k: sorted(set(v) | set(groups[k])) for k, v in groups.items()})
-            proc.join()
+            print(f"\n1. market orders filled {where}: {setup}")
+            rate = _run_load(args, server, worker, agents, keys_per_client, symbol, rate=None,
+                             title="1a. closed loop (each client sends its next order when the last is answered): "
+                                   "throughput at saturation")
+            if args.rate:
+                _run_load(args, server, worker, agents, keys_per_client, symbol, rate=args.rate,
+                          title=f"1b. open loop at {args.rate:g} orders/s offered (each client sends every "
+                                f"{len(keys_per_client) / args.rate * 1000:.1f} ms whatever the responses; latency "
+                                f"from the scheduled send): latency at the target throughput")
     finally:
         feeding.set()
         stop(worker)
-    latencies = [e * 1000 for e, _, filled, _ in results if filled]
-    statuses = {}
-    for _, status, filled, code in results:
-        key = (status, "filled" if filled else code or "not filled")
-        statuses[key] = statuses.get(key, 0) + 1
-    rate = len(latencies) / args.seconds
-    wallets = [w for _, _, w in agents]
+    return rate
+
+
+def _run_load(args, server, worker, agents, keys_per_client, symbol, *, rate, title) -> float:
     from datetime import datetime, timezone
 
+    from django.db.models import F
+
+    from trading.models import Order
+
+    queue = multiprocessing.Queue()
+    since = time.time()
+    proc = multiprocessing.Process(target=_load, args=(server.host, server.port, keys_per_client, symbol, "0.001",
+                                                       args.seconds, args.warmup, queue, rate))
+    proc.start()
+    time.sleep(args.warmup)
+    groups = process_groups(server.process.pid, worker.pid, proc.pid)
+    cpu_before = cpu_snapshot(groups)
+    results = queue.get(timeout=args.seconds + args.warmup + 120)
+    groups = {k: v for k, v in process_groups(server.process.pid, worker.pid, proc.pid).items()}
+    cpu_after = cpu_snapshot({k: sorted(set(v) | set(groups[k])) for k, v in groups.items()})
+    proc.join()
+    latencies = [e * 1000 for e, _, filled, _, _ in results if filled]
+    statuses = {}
+    for _, status, filled, code, _ in results:
+        key = (status, "filled" if filled else code or "not filled")
+        statuses[key] = statuses.get(key, 0) + 1
+    # filled responses received inside the measured window (an open loop that falls behind answers some after it)
+    done = sum(1 for _, _, filled, _, in_window in results if filled and in_window) / args.seconds
+    wallets = [w for _, _, w in agents]
     window = datetime.fromtimestamp(since + args.warmup, timezone.utc)
     lags = [(f - o).total_seconds() * 1000 for o, f in Order.objects.filter(
         wallet__in=wallets, status="filled", created_at__gte=window).annotate(
         first_fill=F("fills__created_at")).values_list("created_at", "first_fill") if f is not None]
-    print(f"\n1. market orders filled {'in the placing transaction' if fill == 'placement' else 'by the worker'}: "
-          f"{args.agents} agents, {args.clients} concurrent clients, {args.seconds} s (+{args.warmup} s warm-up), "
-          f"{args.server} x{args.web_workers}" + (f"x{args.threads} threads" if args.server == "gthread" else "")
-          + ", 1 Celery worker (2 procs)")
+    print(f"\n   {title}")
     print(f"   responses: {sum(statuses.values())}  by (status, outcome): {statuses}")
-    print(f"   placed-and-filled: {rate:8.1f} orders/s        (target >= {TARGET_ORDERS_PER_S})")
+    print(f"   placed-and-filled: {done:8.1f} orders/s        (target >= {TARGET_ORDERS_PER_S})")
     print(f"   request -> filled response: p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
-          f"(target p99 < {TARGET_P99_MS} ms)")
+          f"max {max(latencies, default=float('nan')):6.1f} ms  (target p99 < {TARGET_P99_MS} ms)")
     print(f"   placement -> fill (database clocks): p50 {pct(lags, 50):6.1f} ms  p99 {pct(lags, 99):6.1f} ms "
           f"over {len(lags)} orders")
     if latencies:
@@ -303,7 +336,7 @@ def part_market_orders(args, env, tag, fill: str = "placement") -> float:
         print(f"   CPU per placed-and-filled order (ms): {per_order}; total "
               f"{sum(used.values()) * 1000 / len(latencies):.1f} ms of {os.cpu_count()} CPUs "
               f"-> ceiling ~{len(latencies) / sum(used.values()) * os.cpu_count():.0f} orders/s if nothing else ran")
-    return rate
+    return done
 
 
 # --- part 2 ----------------------------------------------------------------------------------------------------------
@@ -462,6 +495,8 @@ def main():
     parser.add_argument("--sweeps", type=int, default=200)
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--rate", type=float, default=TARGET_ORDERS_PER_S,
+                        help="part 1b: the open loop's offered orders/s (0: closed loop only)")
     parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3")
     parser.add_argument("--profile", action="store_true", help="part 2: cProfile the first 1,000-order sweep")
     args = parser.parse_args()
