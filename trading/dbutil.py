@@ -31,22 +31,11 @@ _PASS_THROUGH = (str, int, bool)
 
 
 def _column_values(column, objs, kind: str | None = None) -> list:
-    """The column's values of ``objs`` as the driver takes them. Decimals go as they are (on PostgreSQL Django's
-    ``get_db_prep_save`` hands them over unchanged, after a ``to_python`` that costs more than the rest of a
-    settlement's row): thousands of ledger rows per sweep. So do plain values of plain fields (``_PASS_THROUGH``,
-    aware datetimes); anything else (JSON, naive datetimes, ...) goes through the field."""
+    """The column's values of ``objs`` as the driver takes them (``_db_value``)."""
     attname = column.attname
     prep = column.get_db_prep_save
-    values = [getattr(obj, attname) for obj in objs]
-    kind = kind or column.get_internal_type()
-    if kind == "DecimalField":
-        return [v if v is None or (type(v) is Decimal and v.is_finite()) else prep(v, connection) for v in values]
-    if kind in _KEY_FIELDS:  # a uuid given as a str still goes through the field (one array type per column)
-        return [v if v is None or type(v) is UUID or type(v) is int else prep(v, connection) for v in values]
-    if kind in _PLAIN_FIELDS:
-        return [v if v is None or type(v) in _PASS_THROUGH or (type(v) is datetime and v.tzinfo is not None)
-                else prep(v, connection) for v in values]
-    return [prep(v, connection) for v in values]
+    cls = _class_of(kind or column.get_internal_type())
+    return [_db_value(getattr(obj, attname), cls, prep) for obj in objs]
 
 
 _KEY_FIELDS = {"UUIDField", "ForeignKey", "AutoField", "BigAutoField"}
@@ -56,36 +45,41 @@ _PLAIN_FIELDS = {"CharField", "TextField", "IntegerField", "BigIntegerField", "P
 _DECIMAL, _KEY, _PLAIN, _OTHER = range(4)
 
 
+def _class_of(kind: str) -> int:
+    return (_DECIMAL if kind == "DecimalField" else _KEY if kind in _KEY_FIELDS
+            else _PLAIN if kind in _PLAIN_FIELDS else _OTHER)
+
+
+def _db_value(v, cls: int, prep):
+    """``v`` as the driver takes it: as it is where the field's ``get_db_prep_save`` would be an identity on
+    PostgreSQL, else through it. Decimals go as they are (Django hands them over unchanged, after a ``to_python``
+    that costs more than the rest of a settlement's row: thousands of ledger rows per sweep); so do keys given as
+    a native uuid or an int (a uuid given as a str still goes through the field: one array type per column), plain
+    values of plain fields (``_PASS_THROUGH``, aware datetimes) and None; anything else (JSON, naive datetimes,
+    ...) goes through the field, None included."""
+    if v is None:
+        return prep(v, connection) if cls == _OTHER else v
+    if cls == _DECIMAL:
+        as_is = type(v) is Decimal and v.is_finite()
+    elif cls == _KEY:
+        as_is = type(v) is UUID or type(v) is int
+    elif cls == _PLAIN:
+        as_is = type(v) in _PASS_THROUGH or (type(v) is datetime and v.tzinfo is not None)
+    else:
+        as_is = False
+    return v if as_is else prep(v, connection)
+
+
 @functools.cache
 def _row_plan(cols: tuple) -> tuple:
     """(attname, class of column, its field's get_db_prep_save) per column of ``cols`` = ((field, kind), ...)."""
-    return tuple((c.attname, _DECIMAL if kind == "DecimalField" else _KEY if kind in _KEY_FIELDS
-                  else _PLAIN if kind in _PLAIN_FIELDS else _OTHER, c.get_db_prep_save) for c, kind in cols)
+    return tuple((c.attname, _class_of(kind), c.get_db_prep_save) for c, kind in cols)
 
 
 def _rows_values(cols: tuple, objs) -> list:
-    """The values of ``objs`` row after row (a VALUES list's parameters), each exactly as ``_column_values`` gives
-    it, without a list and a call per column (a placement's one-row statements write ~70 columns)."""
-    out = []
-    for obj in objs:
-        for attname, cls, prep in _row_plan(cols):
-            v = getattr(obj, attname)
-            if v is None:
-                if cls == _OTHER:
-                    v = prep(v, connection)
-            elif cls == _DECIMAL:
-                if type(v) is not Decimal or not v.is_finite():
-                    v = prep(v, connection)
-            elif cls == _KEY:
-                if type(v) is not UUID and type(v) is not int:
-                    v = prep(v, connection)
-            elif cls == _PLAIN:
-                if type(v) not in _PASS_THROUGH and not (type(v) is datetime and v.tzinfo is not None):
-                    v = prep(v, connection)
-            else:
-                v = prep(v, connection)
-            out.append(v)
-    return out
+    """The values of ``objs`` row after row (a VALUES list's parameters), each as ``_db_value`` gives it."""
+    plan = _row_plan(cols)
+    return [_db_value(getattr(obj, attname), cls, prep) for obj in objs for attname, cls, prep in plan]
 
 
 # The statement texts depend only on the model and the columns: built once per process (the settlement of one
