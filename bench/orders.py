@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h5_bench REDIS_URL=redis://127.0.0.1:6379/5 \
         .venv/bin/python bench/orders.py [--seconds 20] [--clients 16] [--agents 20] [--resting 100000]
-            [--server uvicorn|gthread] [--web-workers 1] [--fill placement|worker|both]
+            [--server uvicorn|gthread] [--web-workers 1] [--fill placement|worker|both] [--rate 300]
 
 Runs what production runs: one uvicorn worker process by default (``--server gthread`` for gunicorn threads, DEBUG
 off) from ``bench/_server.py``, one Celery worker (prefork, concurrency 2), PostgreSQL and Redis. ``--fill``
@@ -12,8 +12,16 @@ or both one after the other in the same run (the measurement behind docs/decisio
 
 1. Market orders: ``--agents`` agents, ``--clients`` concurrent keep-alive clients (a separate asyncio process,
    so the load generator takes little CPU), each request ``POST /trade/order?wait_ms=2000`` alternating buys and
-   sells of each agent. Reported: orders/s placed AND filled (the response carries the fill), p50/p99 of request
-   to filled response, and p50/p99 of placement to fill as the database records them.
+   sells of each agent. Reported: orders/s placed AND filled (the response carries the fill), p50/p99/max of
+   request to filled response, p50/p99 of placement to fill as the database records them, and CPU per order.
+   Two loads on the same server, one after the other:
+   a. closed loop: each client sends its next order as soon as the last is answered. The throughput at
+      saturation; its latency is queueing by construction (Little's law: mean latency = clients / throughput,
+      so 16 clients at 300/s wait 53 ms on average whatever the server);
+   b. open loop at ``--rate`` orders/s offered (default: the target, 300; 0 skips it): each client sends on a
+      fixed schedule whatever the responses, and a request's latency runs from its scheduled send, so a server
+      that falls behind is charged for the wait (no coordinated omission, as wrk2 measures). The latency at that
+      throughput; orders/s counts the filled responses received inside the measured window.
 2. The tick sweep over ``--resting`` resting limit orders spread over 20 pairs: the time of a tick that crosses
    none, and of one that crosses 1,000 (``trading.services.sweep.sweep_symbol``, in this process, on the same
    database; plus one 1,000-order sweep through the Celery worker, dispatch included).
