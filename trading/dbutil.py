@@ -209,9 +209,9 @@ def insert_rows(model, objs, *, after: tuple | None = None) -> list:
         return model.objects.bulk_create(objs)
     if after is not None:  # prepared first: its auto_now_add stamps come before those of objs, as if inserted first
         first_sql, first_params = insert_rows_sql(after[0], after[1])
-    if len(objs) == 1:  # one row: its pk comes back with it, no ordering to keep (see _as_values)
-        nulls, params = _without_nulls(_insert_params(model, objs, rows=True)[1])
-        sql = f"{_insert_values_plan(model, nulls)} RETURNING {_qn(model._meta.pk.column)}"
+    if len(objs) == 1:  # one row (a VALUES list, see _as_values): its pk comes back with it, no order to keep
+        sql, params = insert_rows_sql(model, objs)
+        sql = f"{sql} RETURNING {_qn(model._meta.pk.column)}"
     else:
         (_, sql), params = _insert_params(model, objs)
     if after is not None:
