@@ -274,10 +274,10 @@ class FillRecord:
         self.ts = ts
 
 
-# --- event payloads --------------------------------------------------------------------------------------------------
-
-
 fast_init(FillRecord)
+
+
+# --- event payloads --------------------------------------------------------------------------------------------------
 
 def _order_snapshot(o: OrderState) -> tuple:
     """What of an order can change after it is accepted (the rest of ``order_data`` is fixed at acceptance)."""
